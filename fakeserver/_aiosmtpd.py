@@ -1,0 +1,496 @@
+"""The aiosmtpd adapter: the only module that imports aiosmtpd.
+
+aiosmtpd supplies the asyncio protocol: it reads command lines (ending in CRLF or a bare LF,
+as Gmail accepts), dispatches them to ``smtp_<VERB>`` methods and performs the STARTTLS
+handshake. Every word the server says comes from the persona through
+:class:`~fakeserver.dialogue.Conversation`; this module only moves bytes and reports them.
+
+The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
+
+- ``smtp_<VERB>`` methods (aiosmtpd documents adding and replacing commands this way): one
+  per verb in :data:`fakeserver.dialogue.VERBS`, all delegating to the Conversation.
+- ``push()``: aiosmtpd writes a few replies itself, before any hook can run. Each is
+  translated to a persona situation (:data:`_CANNED`); an unknown one is reported as an
+  error and answered with ``server_error``. They are:
+
+  ============================================  =========================================
+  aiosmtpd says                                 the persona says instead
+  ============================================  =========================================
+  ``220 <host> <ident>`` (greeting)             ``greeting``
+  ``500 Command line too long``                 ``line_too_long`` (and closes)
+  ``500 Error: bad syntax`` (empty line)        ``unrecognized``
+  ``500 Error: command "X" not recognized``     ``unrecognized``
+  ``502 5.5.1 Too many unrecognized ...``       ``too_many_unrecognized`` (aiosmtpd closes)
+  ``220 Ready to start TLS``                    ``starttls_ready``
+  a handler exception                           ``server_error`` (closes; error recorded)
+  ============================================  =========================================
+
+  ``500 Error: strict ASCII mode``, ``530 Must issue a STARTTLS command first`` and ``554
+  Command refused due to lack of security`` cannot happen: SMTPUTF8 is on, and
+  ``require_starttls`` and the STARTTLS hook are not used.
+- ``data_received()`` (asyncio ``Protocol``): sees every inbound byte after TLS decryption;
+  it restarts the idle timer and keeps the raw bytes so each consumed line can be reported
+  exactly as the client sent it (case, bare LF and all).
+- ``connection_made()`` / ``connection_lost()``: the first call opens the connection; a
+  second one means the STARTTLS handshake finished (aiosmtpd then makes a new session).
+- ``_reader``: the StreamReader aiosmtpd itself reads from; SASL responses, DATA and BDAT
+  are read from it the way aiosmtpd's own ``auth_*`` methods and ``smtp_DATA`` do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from aiosmtpd.smtp import SMTP, TLSSetupException
+
+from client.transcript import Direction
+from fakeserver.core import Connection, ServerCore
+from fakeserver.dialogue import Conversation, Listener, Next, Outcome
+from fakeserver.outbox import CapturedMessage
+from fakeserver.persona import Situation
+
+__all__ = ["ProtocolFactory"]
+
+_IDENT = "smtprig-greeting"
+_SERVER_ERROR = "smtprig: handler exception"
+# aiosmtpd's own idle timeout only backs ours up (ours says 451 4.4.2 first).
+_BACKSTOP_TIMEOUT_S = 24 * 3600.0
+_CHUNK_READ_SIZE = 64 * 1024
+
+
+class _Inbound:
+    """Client bytes received but not yet consumed, so that each consumed line is reported
+    exactly as sent, and only once its meaning (command or secret) is known."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def take_line(self) -> bytes:
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        return self._take(end)
+
+    def take(self, size: int) -> bytes:
+        return self._take(min(size, len(self._buffer)))
+
+    def clear(self) -> bytes:
+        return self._take(len(self._buffer))
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+
+class _Handler:
+    """aiosmtpd's handler: only its exception hook is used; replies come from the persona."""
+
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
+
+    async def handle_exception(self, error: Exception) -> str:
+        if not isinstance(error, TLSSetupException | ConnectionError):
+            self._core.report_error(error)
+        return _SERVER_ERROR
+
+
+class _GmailSMTP(SMTP):
+    """One client connection, speaking Gmail."""
+
+    def __init__(
+        self,
+        core: ServerCore,
+        listener: Listener,
+        loop: asyncio.AbstractEventLoop,
+        live: set[_GmailSMTP],
+    ) -> None:
+        limit = core.persona.command_line_limit
+        # aiosmtpd reads these in __init__ (the StreamReader limit) and per command.
+        self.line_length_limit = limit
+        self.command_size_limit = limit - 2  # aiosmtpd measures the line without CRLF
+        super().__init__(
+            _Handler(core),
+            hostname=core.persona.hostname,
+            ident=_IDENT,
+            tls_context=None if listener is Listener.SMTPS else core.tls_context,
+            enable_SMTPUTF8=True,
+            data_size_limit=None,
+            timeout=_BACKSTOP_TIMEOUT_S,
+            loop=loop,
+        )
+        self._core = core
+        self._listener = listener
+        self._live = live
+        self._connection: Connection | None = None
+        self._inbound = _Inbound() if core.watching_lines else None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._closing = False
+        self.lost: asyncio.Future[None] = loop.create_future()
+
+    # ------------------------------------------------------------------ asyncio protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        upgrading = self._connection is not None
+        super().connection_made(transport)
+        if upgrading:
+            self._tls_upgraded(transport)
+            return
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self._connection = self._core.open_connection(self._listener, (peer[0], peer[1]))
+        self._live.add(self)
+        if self._listener is Listener.SMTPS:
+            self._note_tls(transport)
+        self._restart_idle_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self._restart_idle_timer()
+        if self._inbound is not None:
+            self._inbound.feed(data)
+        super().data_received(data)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._closing = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        super().connection_lost(error)
+        self._live.discard(self)
+        if not self.lost.done():
+            self.lost.set_result(None)
+        connection = self._connection
+        if connection is not None:
+            unread = self._inbound.clear() if self._inbound is not None else b""
+            if unread:
+                # Never recorded: unread bytes may be a pipelined secret.
+                self._core.event(connection, "unread", f"{len(unread)} bytes")
+            self._core.close_connection(connection)
+
+    def close(self) -> None:
+        """Closes the connection at once (server shutdown)."""
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # ------------------------------------------------------------------ aiosmtpd's replies
+
+    async def push(self, status: str | bytes) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        conversation = self._conversation
+        if text == f"220 {self.hostname} {_IDENT}":
+            await self._reply(conversation.greeting())
+        elif text == "220 Ready to start TLS":
+            # Our _command() asked aiosmtpd to start TLS, which announces it here.
+            await self._reply(conversation.command("STARTTLS", ""))
+        else:
+            # Every other canned reply answers a command line aiosmtpd consumed itself.
+            self._consume_command_line()
+            await self._reply(self._canned_outcome(text))
+
+    def _canned_outcome(self, text: str) -> Outcome:
+        conversation = self._conversation
+        if text == "500 Command line too long":
+            return conversation.line_too_long()
+        if text == "500 Error: bad syntax" or (
+            text.startswith('500 Error: command "') and text.endswith('" not recognized')
+        ):
+            return conversation.unrecognized()
+        if text == "502 5.5.1 Too many unrecognized commands, goodbye.":
+            return conversation.too_many_unrecognized()
+        if text != _SERVER_ERROR:
+            self._core.report_error(RuntimeError(f"aiosmtpd sent an unmapped reply: {text!r}"))
+        return conversation.server_error()
+
+    # ------------------------------------------------------------------ commands
+
+    async def smtp_EHLO(self, argument: str | None) -> None:
+        await self._command("EHLO", argument)
+
+    async def smtp_HELO(self, argument: str | None) -> None:
+        await self._command("HELO", argument)
+
+    async def smtp_STARTTLS(self, argument: str | None) -> None:
+        await self._command("STARTTLS", argument)
+
+    async def smtp_AUTH(self, argument: str | None) -> None:
+        await self._command("AUTH", argument)
+
+    async def smtp_MAIL(self, argument: str | None) -> None:
+        await self._command("MAIL", argument)
+
+    async def smtp_RCPT(self, argument: str | None) -> None:
+        await self._command("RCPT", argument)
+
+    async def smtp_DATA(self, argument: str | None) -> None:
+        await self._command("DATA", argument)
+
+    async def smtp_BDAT(self, argument: str | None) -> None:
+        await self._command("BDAT", argument)
+
+    async def smtp_RSET(self, argument: str | None) -> None:
+        await self._command("RSET", argument)
+
+    async def smtp_NOOP(self, argument: str | None) -> None:
+        await self._command("NOOP", argument)
+
+    async def smtp_HELP(self, argument: str | None) -> None:
+        await self._command("HELP", argument)
+
+    async def smtp_VRFY(self, argument: str | None) -> None:
+        await self._command("VRFY", argument)
+
+    async def smtp_EXPN(self, argument: str | None) -> None:
+        await self._command("EXPN", argument)
+
+    async def smtp_QUIT(self, argument: str | None) -> None:
+        await self._command("QUIT", argument)
+
+    async def _command(self, verb: str, argument: str | None) -> None:
+        if self._closing:
+            return
+        self._consume_command_line()
+        conversation = self._conversation
+        outcome = conversation.command(verb, (argument or "").strip())
+        if outcome.next is Next.START_TLS:
+            # aiosmtpd pushes "220 Ready to start TLS" (answered from the persona in push())
+            # and performs the handshake; connection_made() runs again when it is done.
+            await super().smtp_STARTTLS("")
+            return
+        await self._reply(outcome)
+        while outcome.next is Next.SASL_RESPONSE and not self._closing:
+            line = await self._read_line(secret=True)
+            if line is None:
+                return
+            outcome = conversation.sasl_response(line.rstrip(b"\r\n"))
+            await self._reply(outcome)
+        if outcome.next is Next.MESSAGE:
+            await self._receive_message()
+        elif outcome.next is Next.CHUNK:
+            await self._receive_chunk(outcome)
+
+    async def _receive_message(self) -> None:
+        content = await self._read_message()
+        if not isinstance(content, _Lost):
+            await self._deliver(self._conversation.message_received(content))
+
+    async def _receive_chunk(self, outcome: Outcome) -> None:
+        chunk = await self._read_chunk(outcome.chunk_size, keep=outcome.keep_chunk)
+        if not isinstance(chunk, _Lost):
+            await self._deliver(self._conversation.chunk_received(chunk))
+
+    async def _deliver(self, outcome: Outcome) -> None:
+        connection = self._connection
+        if outcome.accepted is not None and connection is not None:
+            message = CapturedMessage(
+                envelope=outcome.accepted,
+                raw=outcome.content,
+                session=connection.session_info(),
+                received_at=self._core.clock(),
+            )
+            try:
+                # Stored before the 250 goes out: nothing acknowledged is ever lost.
+                self._core.message_accepted(connection, message)
+            except Exception as error:
+                self._core.report_error(error)
+                await self._reply(self._conversation.server_error())
+                return
+        await self._reply(outcome)
+
+    # ------------------------------------------------------------------ reading
+
+    async def _read_line(self, *, secret: bool = False) -> bytes | None:
+        """Reads one line the client sends outside the command loop (a SASL response).
+
+        Returns None when the connection ended or the line was too long (answered and
+        closed).
+        """
+        try:
+            line = await self._reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError:
+            return None
+        except asyncio.LimitOverrunError:
+            await self._discard_rest_of_line()
+            self._consume_command_line(secret=secret)
+            await self._reply(self._conversation.line_too_long())
+            return None
+        self._report_client(self._take_inbound_line(), secret=secret)
+        return line
+
+    async def _discard_rest_of_line(self) -> None:
+        while True:
+            try:
+                await self._reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as error:
+                await self._reader.readexactly(error.consumed)
+
+    async def _read_message(self) -> bytes | _Lost | None:
+        """Reads a DATA body up to <CRLF>.<CRLF> and undoes dot-stuffing (RFC 5321 §4.5.2).
+
+        Only CRLF ends a line here, so <LF>.<LF> and the other smuggling variants stay in
+        the body, as at Gmail (replies.md §14). Past the size limit the body is read and
+        thrown away, so memory stays bounded.
+
+        Returns:
+            The body; None when it passed the size limit; ``_LOST`` if the client went away.
+        """
+        limit = self._core.persona.size_limit
+        parts: list[bytes] = []
+        size = 0
+        at_line_start = True
+        while True:
+            try:
+                piece = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as error:
+                # A line longer than the reader's limit arrives in pieces without CRLF.
+                piece = await self._reader.readexactly(error.consumed)
+            except asyncio.IncompleteReadError:
+                return _LOST
+            self._report_client(self._take_inbound(len(piece)))
+            if at_line_start and piece == b".\r\n":
+                break
+            if at_line_start and piece.startswith(b"."):
+                piece = piece[1:]
+            at_line_start = piece.endswith(b"\r\n")
+            size += len(piece)
+            if size <= limit:
+                parts.append(piece)
+            elif parts:
+                parts.clear()
+        return b"".join(parts) if size <= limit else None
+
+    async def _read_chunk(self, size: int, *, keep: bool) -> bytes | _Lost | None:
+        """Reads one BDAT chunk of ``size`` octets (RFC 3030 §2), keeping it or not."""
+        parts: list[bytes] = []
+        remaining = size
+        while remaining > 0:
+            piece = await self._reader.read(min(remaining, _CHUNK_READ_SIZE))
+            if not piece:
+                return _LOST
+            remaining -= len(piece)
+            self._report_client(self._take_inbound(len(piece)))
+            if keep:
+                parts.append(piece)
+        return b"".join(parts) if keep else None
+
+    # ------------------------------------------------------------------ writing
+
+    async def _reply(self, outcome: Outcome) -> None:
+        if outcome.situation is None or self._closing:
+            return
+        data = self._core.persona.render(outcome.situation, outcome.fields)
+        connection = self._connection
+        if connection is not None and self._core.watching_lines:
+            for line in data.splitlines(keepends=True):
+                self._core.line(connection, Direction.SERVER, line)
+        # aiosmtpd's push() appends the CRLF that the rendering already ends with.
+        await super().push(data[:-2])
+        if outcome.next is Next.CLOSE:
+            self.close()
+
+    def _on_idle(self) -> None:
+        self._idle_timer = None
+        if self._closing or self.transport is None:
+            return
+        outcome = self._conversation.idle_timeout()
+        data = self._core.persona.render(Situation.IDLE_TIMEOUT, outcome.fields)
+        connection = self._connection
+        if connection is not None and self._core.watching_lines:
+            for line in data.splitlines(keepends=True):
+                self._core.line(connection, Direction.SERVER, line)
+        if isinstance(self.transport, asyncio.WriteTransport):
+            self.transport.write(data)
+        self.close()
+
+    def _restart_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        if not self._closing:
+            self._idle_timer = self.loop.call_later(self._core.idle_timeout_s, self._on_idle)
+
+    # ------------------------------------------------------------------ reporting
+
+    @property
+    def _conversation(self) -> Conversation:
+        if self._connection is None:
+            raise RuntimeError("no connection yet")
+        return self._connection.conversation
+
+    def _consume_command_line(self, *, secret: bool = False) -> None:
+        self._report_client(self._take_inbound_line(), secret=secret)
+
+    def _take_inbound_line(self) -> bytes:
+        return self._inbound.take_line() if self._inbound is not None else b""
+
+    def _take_inbound(self, size: int) -> bytes:
+        return self._inbound.take(size) if self._inbound is not None else b""
+
+    def _report_client(self, data: bytes, *, secret: bool = False) -> None:
+        connection = self._connection
+        if data and connection is not None:
+            self._core.line(connection, Direction.CLIENT, data, secret=secret)
+
+    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
+        connection = self._connection
+        ssl_object = transport.get_extra_info("ssl_object")
+        if connection is None or not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
+            return
+        connection.tls_version = ssl_object.version()
+        cipher = ssl_object.cipher()
+        connection.tls_cipher = cipher[0] if cipher else None
+        self._core.event(connection, "tls", f"{connection.tls_version} {connection.tls_cipher}")
+
+    def _tls_upgraded(self, transport: asyncio.BaseTransport) -> None:
+        # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
+        # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
+        discarded = self._inbound.clear() if self._inbound is not None else b""
+        connection = self._connection
+        if connection is None:
+            return
+        if discarded:
+            self._core.event(connection, "discarded", f"{len(discarded)} bytes sent before TLS")
+        self._note_tls(transport)
+        connection.conversation.tls_started()
+
+
+class _Lost:
+    """The client went away in the middle of a read."""
+
+
+_LOST = _Lost()
+
+
+class ProtocolFactory:
+    """Makes the protocol for each connection of one listener, and can close them all.
+
+    Args:
+        core: the server's shared state.
+        listener: the kind of port this factory serves.
+        loop: the server's event loop.
+    """
+
+    def __init__(
+        self, core: ServerCore, listener: Listener, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._core = core
+        self._listener = listener
+        self._loop = loop
+        self._live: set[_GmailSMTP] = set()
+
+    def __call__(self) -> asyncio.Protocol:
+        return _GmailSMTP(self._core, self._listener, self._loop, self._live)
+
+    async def close_all(self, *, timeout_s: float) -> None:
+        """Closes every open connection and waits, at most ``timeout_s``, until they are."""
+        protocols = list(self._live)
+        for protocol in protocols:
+            protocol.close()
+        if protocols:
+            await asyncio.wait([protocol.lost for protocol in protocols], timeout=timeout_s)
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._live)

@@ -1,0 +1,228 @@
+"""``fakeserver``: run a fake Gmail from a shell.
+
+``fakeserver serve`` is the main job: it prints how to connect and which CA to trust, then
+a live log of every conversation (AUTH payloads redacted), or with ``--json`` one JSON
+object per line, the first being ``{"event": "ready", ...}``. Ctrl-C or SIGTERM stops it.
+``fakeserver certs`` (re)generates the certificates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from fakeserver.accounts import DEFAULT_ACCOUNT, Account, parse_account
+from fakeserver.core import Observer
+from fakeserver.dialogue import Policy
+from fakeserver.errors import AccountError, FakeServerError
+from fakeserver.live import HumanLog, JsonLog, LiveOutput
+from fakeserver.server import FakeGmail, ServerOptions
+from fakeserver.tls import CertificatePaths, load_or_create
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        status: int = arguments.run(arguments)
+    except FakeServerError as error:
+        print(f"fakeserver: error: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fakeserver", description="A fake of Gmail's submission server, for tests."
+    )
+    verbs = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = verbs.add_parser("serve", help="run a fake Gmail on loopback (the main job)")
+    serve.set_defaults(run=_serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--smtps-port", type=int, default=2465, help="implicit TLS, like 465")
+    serve.add_argument("--submission-port", type=int, default=2587, help="STARTTLS, like 587")
+    serve.add_argument("--plain-port", type=int, help="also listen like port 25 (as 587)")
+    _certs_dir_option(serve)
+    serve.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="USER:PASSWORD",
+        help=f"an account that may log in (repeatable; default {DEFAULT_ACCOUNT.username})",
+    )
+    serve.add_argument(
+        "--oauth-token",
+        action="append",
+        default=[],
+        metavar="USER:TOKEN",
+        help="an XOAUTH2/OAUTHBEARER access token for an account (repeatable)",
+    )
+    serve.add_argument(
+        "--needs-app-password",
+        action="append",
+        default=[],
+        metavar="USER",
+        help="answer this account's password with 534 5.7.9 (2-step verification on)",
+    )
+    serve.add_argument("--maildir", type=Path, help="also store every message in this Maildir")
+    serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS")
+    serve.add_argument("--daily-quota", type=int, metavar="N", help="550 5.4.5 after N messages")
+    serve.add_argument(
+        "--rate-limit", type=int, metavar="N", help="421 4.3.0 at DATA past N per minute"
+    )
+    serve.add_argument(
+        "--auth-failure-limit", type=int, metavar="N", help="454 4.7.0 after N bad logins"
+    )
+    serve.add_argument("--persona", default="gmail", help="persona name or TOML file")
+    serve.add_argument("--seed", type=int, help="seed for session ids, for repeatable runs")
+    serve.add_argument("--show-bodies", action="store_true", help="log message lines too")
+    serve.add_argument("--json", action="store_true", help="print JSON lines, not a log")
+
+    certs = verbs.add_parser("certs", help="(re)generate the CA and server certificate")
+    certs.set_defaults(run=_certs)
+    _certs_dir_option(certs)
+    certs.add_argument("--force", action="store_true", help="replace certificates that work")
+    return parser
+
+
+def _certs_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--certs-dir", type=Path, default=Path("certs"), help="where the certificates live"
+    )
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    certificates, where, _ = load_or_create(arguments.certs_dir)
+    accounts = _accounts(arguments)
+    options = ServerOptions(
+        host=arguments.host,
+        smtps_port=arguments.smtps_port,
+        submission_port=arguments.submission_port,
+        plain_port=arguments.plain_port,
+        accounts=accounts,
+        persona=_persona_source(arguments.persona),
+        policy=Policy(
+            daily_quota=arguments.daily_quota,
+            rate_limit_per_minute=arguments.rate_limit,
+            auth_failure_limit=arguments.auth_failure_limit,
+        ),
+        certificates=certificates,
+        maildir=arguments.maildir,
+        idle_timeout_s=arguments.idle_timeout,
+        record_transcripts=False,
+        seed=arguments.seed,
+    )
+    output = LiveOutput(sys.stdout)
+    observer: Observer = (
+        JsonLog(output) if arguments.json else HumanLog(output, show_bodies=arguments.show_bodies)
+    )
+    server = FakeGmail(options, observers=[observer])
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        output.open(_ready_json(server, where) if arguments.json else _banner(server, where))
+        stop.wait()
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not arguments.json:
+        print("stopped", flush=True)
+    return 0
+
+
+def _accounts(arguments: argparse.Namespace) -> list[Account]:
+    accounts = [parse_account(spec) for spec in arguments.account] or [DEFAULT_ACCOUNT]
+    by_name = {account.username.casefold(): account for account in accounts}
+    for spec in arguments.oauth_token:
+        user, colon, token = spec.partition(":")
+        account = by_name.get(user.strip().casefold())
+        if not colon or not token or account is None:
+            raise AccountError(
+                f"--oauth-token {spec!r}", "expected USER:TOKEN for a USER given with --account"
+            )
+        by_name[account.username.casefold()] = _with(account, tokens={token})
+    for user in arguments.needs_app_password:
+        account = by_name.get(user.strip().casefold())
+        if account is None:
+            raise AccountError(f"--needs-app-password {user!r}", "name a USER from --account")
+        by_name[account.username.casefold()] = _with(account, needs_app_password=True)
+    return list(by_name.values())
+
+
+def _with(
+    account: Account, *, tokens: set[str] | None = None, needs_app_password: bool = False
+) -> Account:
+    return Account(
+        account.username,
+        account.password,
+        oauth_tokens=account.oauth_tokens | frozenset(tokens or ()),
+        requires_app_password=account.requires_app_password or needs_app_password,
+    )
+
+
+def _persona_source(value: str) -> str | Path:
+    return Path(value) if value.endswith(".toml") else value
+
+
+def _banner(server: FakeGmail, where: CertificatePaths) -> str:
+    smtps, submission = server.smtps, server.submission
+    started_ms = (server.started_in_s or 0.0) * 1000
+    lines = [
+        f"Fake Gmail ({server.persona.description})",
+        f"  implicit TLS (like 465): {smtps.host} port {smtps.port}",
+        f"  STARTTLS     (like 587): {submission.host} port {submission.port}",
+    ]
+    if server.options.plain_port is not None:
+        plain = server.plain
+        lines.append(f"  like port 25          : {plain.host} port {plain.port}")
+    lines += [
+        f"Trust this CA: {where.ca}  (swaks --tls-ca-path {where.ca}; curl --cacert {where.ca};",
+        f"  Python ssl.create_default_context(cafile={str(where.ca)!r}))",
+        "  The certificate is valid for smtp.gmail.com, localhost, 127.0.0.1 and ::1.",
+    ]
+    for account in server.options.accounts:
+        extra = "  (answers 534: needs an app password)" if account.requires_app_password else ""
+        lines.append(f"Account: {account.username}  password: {account.password}{extra}")
+        for token in sorted(account.oauth_tokens):
+            lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
+    lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")
+    return "\n".join(lines) + "\n\n"
+
+
+def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
+    ready: dict[str, object] = {
+        "event": "ready",
+        "smtps": {"host": server.smtps.host, "port": server.smtps.port},
+        "submission": {"host": server.submission.host, "port": server.submission.port},
+        "cafile": str(where.ca.resolve()),
+        "accounts": [account.username for account in server.options.accounts],
+    }
+    if server.options.plain_port is not None:
+        ready["plain"] = {"host": server.plain.host, "port": server.plain.port}
+    return json.dumps(ready) + "\n"
+
+
+def _certs(arguments: argparse.Namespace) -> int:
+    _, where, created = load_or_create(arguments.certs_dir, force=arguments.force)
+    state = "wrote" if created else "kept the working"
+    print(f"fakeserver: {state} certificates in {where.directory}:")
+    print(f"  CA to trust:  {where.ca}")
+    print(f"  server chain: {where.server_chain}")
+    print(f"  keys (0600):  {where.server_key}, {where.ca_key}")
+    return 0

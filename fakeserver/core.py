@@ -1,0 +1,242 @@
+"""What one fake server shares between its connections, and how it reports what happens.
+
+:class:`ServerCore` holds the settings and the shared parts of one running server: persona,
+accounts, policy and usage counters, outbox, finished transcripts, errors, and the
+observers that watch conversations (the live log, the JSON event stream). The aiosmtpd
+adapter makes one :class:`Connection` per client and reports every line through
+:meth:`ServerCore.line`, which records it (secrets redacted) before any observer sees it.
+
+Threads: connections run in the server's event-loop thread. ``errors``, ``transcripts`` and
+the outbox are also read from other threads, so they are guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from client._redact import SecretRedactor
+from client.transcript import Direction, Line, Recorder, Transcript
+from fakeserver.accounts import Accounts
+from fakeserver.dialogue import Conversation, Listener, Policy, Usage
+from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
+from fakeserver.persona import Persona
+
+__all__ = ["Connection", "Observer", "ServerCore"]
+
+
+@dataclass(slots=True)
+class Connection:
+    """One client connection, as observers see it.
+
+    Attributes:
+        id: unique within the server, in order of arrival.
+        listener: the port kind it came in on.
+        peer: the client's (host, port).
+        conversation: the Gmail state of the connection (TLS, login, transaction).
+        started_at: Unix time it was accepted.
+        tls_version: set once TLS is up.
+        tls_cipher: set once TLS is up.
+    """
+
+    id: int
+    listener: Listener
+    peer: tuple[str, int]
+    conversation: Conversation
+    started_at: float
+    tls_version: str | None = None
+    tls_cipher: str | None = None
+    recorder: Recorder | None = field(default=None, repr=False)
+    redactor: SecretRedactor = field(default_factory=SecretRedactor, repr=False)
+
+    @property
+    def session_id(self) -> str:
+        return self.conversation.session_id
+
+    def session_info(self) -> SessionInfo:
+        """The facts stored with each message from this connection."""
+        conversation = self.conversation
+        return SessionInfo(
+            connection_id=self.id,
+            listener=self.listener,
+            peer=self.peer,
+            session_id=conversation.session_id,
+            helo_name=conversation.helo_name,
+            tls_version=self.tls_version,
+            tls_cipher=self.tls_cipher,
+            user=conversation.user,
+            auth_mechanism=conversation.mechanism,
+            started_at=self.started_at,
+        )
+
+
+class Observer(Protocol):
+    """Watches conversations; called in the server's event-loop thread, so keep it quick.
+
+    Lines arrive already redacted. An observer that raises is reported in
+    ``ServerCore.errors`` and never breaks the connection.
+    """
+
+    def on_open(self, connection: Connection) -> None: ...
+
+    def on_line(self, connection: Connection, line: Line) -> None: ...
+
+    def on_event(self, connection: Connection, kind: str, detail: str) -> None: ...
+
+    def on_message(self, connection: Connection, message: CapturedMessage) -> None: ...
+
+    def on_close(self, connection: Connection, transcript: Transcript | None) -> None: ...
+
+
+class ServerCore:
+    """The shared state of one fake server.
+
+    Args:
+        persona: what the server says.
+        accounts: who may log in.
+        policy: optional Gmail behaviours (quota, rate limit, login limit).
+        outbox: where accepted messages go.
+        starttls_context: the server TLS context for STARTTLS and implicit TLS.
+        idle_timeout_s: silence after which the server sends 451 4.4.2 and closes.
+        record_transcripts: keep a transcript of every connection in ``transcripts``.
+        observers: notified of everything that happens.
+        seed: seeds the session-id generator, so a run can be repeated.
+        clock: Unix time in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        persona: Persona,
+        accounts: Accounts,
+        policy: Policy,
+        outbox: Outbox,
+        tls_context: ssl.SSLContext,
+        idle_timeout_s: float,
+        record_transcripts: bool,
+        observers: Sequence[Observer] = (),
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.persona = persona
+        self.accounts = accounts
+        self.policy = policy
+        self.outbox = outbox
+        self.tls_context = tls_context
+        self.idle_timeout_s = idle_timeout_s
+        self.record_transcripts = record_transcripts
+        self.observers = list(observers)
+        self.clock = clock
+        self.usage = Usage(clock)
+        self._rng = random.Random(seed)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._errors: list[BaseException] = []
+        self._transcripts: list[Transcript] = []
+
+    # ------------------------------------------------------------------ connections
+
+    def open_connection(self, listener: Listener, peer: tuple[str, int]) -> Connection:
+        """Makes the state of a new connection and tells the observers."""
+        connection_id = next(self._ids)
+        conversation = Conversation(
+            persona=self.persona,
+            accounts=self.accounts,
+            policy=self.policy,
+            usage=self.usage,
+            listener=listener,
+            client_ip=peer[0],
+            session_id=self.persona.new_session_id(self._rng),
+            clock=self.clock,
+        )
+        recorder = None
+        if self.record_transcripts:
+            recorder = Recorder(
+                headers=(
+                    ("listener", listener.value),
+                    ("peer", f"{peer[0]} {peer[1]}"),
+                    ("session-id", conversation.session_id),
+                )
+            )
+        connection = Connection(
+            connection_id, listener, peer, conversation, self.clock(), recorder=recorder
+        )
+        self._notify("on_open", connection)
+        return connection
+
+    @property
+    def watching_lines(self) -> bool:
+        """Whether anyone needs the lines; when not, the adapter skips reporting them."""
+        return self.record_transcripts or bool(self.observers)
+
+    def line(
+        self, connection: Connection, direction: Direction, data: bytes, *, secret: bool = False
+    ) -> None:
+        """Reports one wire line (or piece); secrets are redacted before anyone sees it."""
+        if direction is Direction.CLIENT:
+            data = connection.redactor.client_line(data, sasl_response=secret)
+        line = Line(direction, data)
+        if connection.recorder is not None:
+            # Already redacted above; the recorder's own redaction is a no-op on placeholders.
+            connection.recorder.line(direction, data)
+        self._notify("on_line", connection, line)
+
+    def event(self, connection: Connection, kind: str, detail: str = "") -> None:
+        if connection.recorder is not None:
+            connection.recorder.event(kind, detail)
+        self._notify("on_event", connection, kind, detail)
+
+    def message_accepted(self, connection: Connection, message: CapturedMessage) -> None:
+        """Stores ``message``; raises when the outbox cannot take it (no 250 then)."""
+        self.outbox.add(message)
+        self._notify("on_message", connection, message)
+
+    def close_connection(self, connection: Connection) -> None:
+        transcript = None
+        if connection.recorder is not None:
+            connection.recorder.event("closed")
+            transcript = connection.recorder.transcript()
+            with self._lock:
+                self._transcripts.append(transcript)
+        self._notify("on_close", connection, transcript)
+
+    # ------------------------------------------------------------------ errors and results
+
+    def report_error(self, error: BaseException) -> None:
+        """Keeps an error raised in the server thread for the test thread to re-raise."""
+        with self._lock:
+            self._errors.append(error)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        with self._lock:
+            return list(self._errors)
+
+    def take_errors(self) -> list[BaseException]:
+        """Returns the errors so far and forgets them."""
+        with self._lock:
+            errors, self._errors = self._errors, []
+        return errors
+
+    @property
+    def transcripts(self) -> list[Transcript]:
+        """The transcripts of the connections closed so far, oldest first."""
+        with self._lock:
+            return list(self._transcripts)
+
+    def clear_transcripts(self) -> None:
+        with self._lock:
+            self._transcripts.clear()
+
+    def _notify(self, method: str, *args: object) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception as error:  # an observer must never break a connection
+                self.report_error(error)

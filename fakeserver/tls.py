@@ -1,0 +1,228 @@
+"""Certificates from trustme, and the TLS contexts built on them.
+
+A :class:`Certificates` bundle is a throw-away CA plus a server certificate for
+``smtp.gmail.com``, ``localhost``, ``127.0.0.1`` and ``::1``, so that a client can verify the
+fake exactly as it verifies Gmail (chain *and* name). Tests use :func:`default_certificates`,
+made once per process in memory; ``fakeserver serve`` keeps a bundle in ``certs/`` so that
+external clients (swaks, curl) can be pointed at its ``ca.pem`` across runs.
+
+Private keys are written with mode 0600 and replaced atomically, so a reader never sees a
+half-written key and no other user can read one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import os
+import ssl
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+
+from fakeserver.errors import CertificateError
+
+__all__ = [
+    "SERVER_NAMES",
+    "CertificatePaths",
+    "Certificates",
+    "client_context",
+    "default_certificates",
+    "generate",
+    "load_or_create",
+    "server_context",
+    "write",
+]
+
+SERVER_NAMES = ("smtp.gmail.com", "localhost", "127.0.0.1", "::1")
+"""The names the server certificate is valid for."""
+
+_FORMAT_VERSION = 1
+_METADATA = "smtprig-certs.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Certificates:
+    """A CA and one server certificate it signed, all PEM-encoded.
+
+    Attributes:
+        ca_pem: the CA certificate clients trust.
+        ca_key_pem: the CA's private key (needed to mint certificates for TLS faults).
+        server_chain_pem: the server certificate followed by the chain up to the CA.
+        server_key_pem: the server certificate's private key.
+        server_names: the names the server certificate is valid for.
+    """
+
+    ca_pem: bytes
+    ca_key_pem: bytes
+    server_chain_pem: bytes
+    server_key_pem: bytes
+    server_names: tuple[str, ...]
+
+    def issue(
+        self,
+        *names: str,
+        not_before: datetime.datetime | None = None,
+        not_after: datetime.datetime | None = None,
+    ) -> Certificates:
+        """Returns a bundle with a new server certificate from the same CA.
+
+        Args:
+            names: the names it is valid for (for a wrong-name fault, others than the host's).
+            not_before: start of validity; the default is trustme's (2000-01-01).
+            not_after: end of validity; a past date gives an expired certificate.
+        """
+        ca = trustme.CA.from_pem(self.ca_pem, self.ca_key_pem)
+        leaf = ca.issue_cert(*names, not_before=not_before, not_after=not_after)
+        return Certificates(
+            self.ca_pem,
+            self.ca_key_pem,
+            b"".join(blob.bytes() for blob in leaf.cert_chain_pems),
+            leaf.private_key_pem.bytes(),
+            names,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatePaths:
+    """Where a bundle was written."""
+
+    directory: Path
+    ca: Path
+    ca_key: Path
+    server_chain: Path
+    server_key: Path
+
+
+def generate(server_names: tuple[str, ...] = SERVER_NAMES) -> Certificates:
+    """Makes a new CA and a server certificate for ``server_names``."""
+    ca = trustme.CA(organization_name="smtprig test CA (not for real mail)")
+    leaf = ca.issue_cert(*server_names, common_name=server_names[0])
+    return Certificates(
+        ca.cert_pem.bytes(),
+        ca.private_key_pem.bytes(),
+        b"".join(blob.bytes() for blob in leaf.cert_chain_pems),
+        leaf.private_key_pem.bytes(),
+        server_names,
+    )
+
+
+@functools.cache
+def default_certificates() -> Certificates:
+    """The process-wide in-memory bundle; made on first use (a few milliseconds)."""
+    return generate()
+
+
+def paths(directory: Path) -> CertificatePaths:
+    """The file names of a bundle in ``directory``."""
+    return CertificatePaths(
+        directory,
+        directory / "ca.pem",
+        directory / "ca.key",
+        directory / "server.pem",
+        directory / "server.key",
+    )
+
+
+def write(certificates: Certificates, directory: Path) -> CertificatePaths:
+    """Writes ``certificates`` to ``directory`` (created if needed); keys get mode 0600.
+
+    Raises:
+        CertificateError: the directory or a file cannot be written.
+    """
+    where = paths(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_atomically(where.ca, certificates.ca_pem, 0o644)
+        _write_atomically(where.server_chain, certificates.server_chain_pem, 0o644)
+        _write_atomically(where.ca_key, certificates.ca_key_pem, 0o600)
+        _write_atomically(where.server_key, certificates.server_key_pem, 0o600)
+        metadata = {"version": _FORMAT_VERSION, "server_names": list(certificates.server_names)}
+        _write_atomically(directory / _METADATA, json.dumps(metadata).encode(), 0o644)
+    except OSError as error:
+        raise CertificateError(
+            str(directory), f"cannot write certificates: {error.strerror}; pick another --certs-dir"
+        ) from error
+    return where
+
+
+def load_or_create(
+    directory: Path, *, server_names: tuple[str, ...] = SERVER_NAMES, force: bool = False
+) -> tuple[Certificates, CertificatePaths, bool]:
+    """Reuses the bundle in ``directory`` when it is complete and usable, else makes one.
+
+    Returns:
+        The bundle, where it lives, and whether it was newly made.
+    """
+    where = paths(directory)
+    if not force:
+        existing = _read(where, server_names)
+        if existing is not None:
+            return existing, where, False
+    certificates = generate(server_names)
+    return certificates, write(certificates, directory), True
+
+
+def _read(where: CertificatePaths, server_names: tuple[str, ...]) -> Certificates | None:
+    try:
+        metadata = json.loads((where.directory / _METADATA).read_text())
+        if metadata != {"version": _FORMAT_VERSION, "server_names": list(server_names)}:
+            return None
+        certificates = Certificates(
+            where.ca.read_bytes(),
+            where.ca_key.read_bytes(),
+            where.server_chain.read_bytes(),
+            where.server_key.read_bytes(),
+            server_names,
+        )
+        server_context(certificates)  # the key must match the certificate
+    except (OSError, ValueError, ssl.SSLError):
+        return None
+    for key in (where.ca_key, where.server_key):
+        # Tighten keys that someone loosened; never serve with a world-readable key.
+        if key.stat().st_mode & 0o077:
+            key.chmod(0o600)
+    return certificates
+
+
+def server_context(certificates: Certificates) -> ssl.SSLContext:
+    """A server-side context that presents the bundle's server certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    with _temporary_pem(certificates.server_key_pem + certificates.server_chain_pem) as path:
+        context.load_cert_chain(path)
+    return context
+
+
+def client_context(certificates: Certificates) -> ssl.SSLContext:
+    """A client-side context that trusts only the bundle's CA and checks host names."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cadata=certificates.ca_pem.decode("ascii"))
+    return context
+
+
+@contextmanager
+def _temporary_pem(data: bytes) -> Iterator[str]:
+    # ssl.SSLContext.load_cert_chain reads only files (bpo-16487); the file is private and
+    # removed at once.
+    descriptor, name = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        yield name
+    finally:
+        os.unlink(name)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(descriptor, mode)  # the umask must not widen or narrow it
+        handle.write(data)
+    os.replace(temporary, path)
