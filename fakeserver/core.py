@@ -136,7 +136,7 @@ class ServerCore:
         self.usage = Usage(clock)
         self._rng = random.Random(seed)
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._errors: list[BaseException] = []
         self._transcripts: list[Transcript] = []
 
@@ -204,6 +204,7 @@ class ServerCore:
             transcript = connection.recorder.transcript()
             with self._lock:
                 self._transcripts.append(transcript)
+                self._lock.notify_all()
         self._notify("on_close", connection, transcript)
 
     # ------------------------------------------------------------------ errors and results
@@ -228,6 +229,20 @@ class ServerCore:
     def transcripts(self) -> list[Transcript]:
         """The transcripts of the connections closed so far, oldest first."""
         with self._lock:
+            return list(self._transcripts)
+
+    def wait_for_transcripts(self, count: int, timeout_s: float) -> list[Transcript]:
+        """Waits until ``count`` connections have closed; raises TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while len(self._transcripts) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"waited {timeout_s} s for {count} closed connection(s); "
+                        f"{len(self._transcripts)} closed"
+                    )
+                self._lock.wait(remaining)
             return list(self._transcripts)
 
     def clear_transcripts(self) -> None:

@@ -252,8 +252,9 @@ def _build(origin: str, data: Mapping[str, Any]) -> Persona:
     replies_table = _table(origin, data, "replies")
     unknown = sorted(set(replies_table) - set(Situation))
     if unknown:
-        raise PersonaError(origin, f"unknown replies {unknown}; known: {sorted(Situation)}")
-    missing = sorted(set(Situation) - set(replies_table))
+        known = sorted(str(situation) for situation in Situation)
+        raise PersonaError(origin, f"unknown replies {unknown}; known: {known}")
+    missing = sorted(str(situation) for situation in set(Situation) - set(replies_table))
     if missing:
         raise PersonaError(origin, f"replies missing for {missing}")
     persona = Persona(

@@ -193,6 +193,17 @@ class FakeGmail:
         """Transcripts of the connections closed so far (AUTH payloads redacted)."""
         return self._core.transcripts
 
+    def wait_for_transcripts(self, count: int = 1, timeout_s: float = 5.0) -> list[Transcript]:
+        """Waits until ``count`` connections have closed and returns their transcripts.
+
+        A connection's transcript is complete only once the server has seen it close, which
+        can be a moment after the client's QUIT; wait for it rather than sleeping.
+
+        Raises:
+            TimeoutError: fewer connections closed within ``timeout_s``.
+        """
+        return self._core.wait_for_transcripts(count, timeout_s)
+
     @property
     def errors(self) -> list[BaseException]:
         """Errors raised inside the server thread so far."""

@@ -1,0 +1,90 @@
+"""A deliberately dumb SMTP line speaker for tests: it sends exactly the bytes it is given
+and returns exactly the reply lines it reads, so tests can check the server byte for byte
+(and send what no real client would)."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from types import TracebackType
+
+TIMEOUT_S = 5.0
+
+
+class RawSMTP:
+    """One connection; every read is bounded by ``TIMEOUT_S``."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        context: ssl.SSLContext | None = None,
+        server_hostname: str = "localhost",
+    ) -> None:
+        sock = socket.create_connection(address, timeout=TIMEOUT_S)
+        if context is not None:
+            try:
+                sock = context.wrap_socket(sock, server_hostname=server_hostname)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock: socket.socket = sock
+        self._buffer = b""
+
+    def __enter__(self) -> RawSMTP:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def line(self) -> bytes:
+        """One reply line with its CRLF; b"" once the server has closed."""
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                rest, self._buffer = self._buffer, b""
+                return rest
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line + b"\n"
+
+    def reply(self) -> list[bytes]:
+        """The lines of one whole reply (up to a line with a space after the code)."""
+        lines: list[bytes] = []
+        while True:
+            line = self.line()
+            if not line:
+                return lines
+            lines.append(line)
+            if line[3:4] != b"-":
+                return lines
+
+    def command(self, text: str | bytes) -> list[bytes]:
+        """Sends one line (CRLF added to a str) and returns the reply's lines."""
+        self.send(text.encode() + b"\r\n" if isinstance(text, str) else text)
+        return self.reply()
+
+    def text(self, text: str | bytes) -> str:
+        """Like ``command``, joined into one string for readable asserts."""
+        return b"".join(self.command(text)).decode()
+
+    def starttls(self, context: ssl.SSLContext, server_hostname: str = "localhost") -> None:
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+
+    def closed_by_server(self) -> bool:
+        """True when the server has closed its side (reads EOF)."""
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            return True
