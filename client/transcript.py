@@ -86,11 +86,12 @@ recognises them for matching):
 Other things in the captures, also read literally: capture 24 has two server lines ending in
 ``   # (not printed in the post; standard reply inferred)``; 17, 33, 36 and 38 have masked ids
 and addresses; 40 has ``250 2.0.0 OK `` with a trailing space. Ends of connections are mostly
-comments (``# Connection closed by foreign host.``); 16 has ``# --- server closed the connection
----`` (a note). Handshakes are ``# --- TLS handshake ... ---`` (tls events) except in 23
-(``TLS 1.3 handshake (...)``) and 38 (``TLS (...)``), which load as notes, and in 13 and 14,
-which show none. 13, 32, 41 and mx_03 hold several connections, separated by notes or comments
-(41's ``# ---- other ... ----`` is a comment).
+comments (``# Connection closed by foreign host.``); 16's ``# --- server closed the connection
+---`` and 09's ``# --- client-side TLS failure (...) ---`` are notes. Handshakes are
+``# --- TLS handshake ... ---`` (tls events), except in 23 (``TLS 1.3 handshake (...)``) and 38
+(``TLS (...)``), which load as notes, and in 13 and 14, which show none. 13, 32, 41 and mx_03
+hold several connections, separated by notes or comments (41's ``# ---- other ... ----`` is a
+comment).
 """
 
 from __future__ import annotations
@@ -225,8 +226,9 @@ class Transcript:
         return next((value for name, value in self.headers if name == key), None)
 
 
-# Lives here, not in client/errors.py: that tree is for SMTP conversations, and a file that
-# cannot be read is a different failure. Move it there if the tree grows a branch for it.
+# Defined here because client/errors.py (the client's SMTP error tree) belongs to the client
+# driver and was still being written; it can move there, re-exported here, without breaking
+# callers. A ValueError, so that code that validates input catches it.
 class TranscriptFormatError(ValueError):
     """A transcript's text cannot be read.
 
