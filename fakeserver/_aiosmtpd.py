@@ -170,10 +170,16 @@ class _GmailSMTP(SMTP):
             self._core.close_connection(connection)
 
     def close(self) -> None:
-        """Closes the connection at once (server shutdown)."""
+        """Closes after the pending output is written (and TLS says goodbye)."""
         self._closing = True
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        """Drops the connection at once, unwritten output and all (server shutdown)."""
+        self._closing = True
+        if isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()
 
     # ------------------------------------------------------------------ aiosmtpd's replies
 
@@ -484,10 +490,14 @@ class ProtocolFactory:
         return _GmailSMTP(self._core, self._listener, self._loop, self._live)
 
     async def close_all(self, *, timeout_s: float) -> None:
-        """Closes every open connection and waits, at most ``timeout_s``, until they are."""
+        """Drops every open connection and waits, at most ``timeout_s``, until they are gone.
+
+        Aborting rather than closing: a TLS close waits for the client's close_notify,
+        which an idle client never sends, and shutdown must not wait for clients.
+        """
         protocols = list(self._live)
         for protocol in protocols:
-            protocol.close()
+            protocol.abort()
         if protocols:
             await asyncio.wait([protocol.lost for protocol in protocols], timeout=timeout_s)
 

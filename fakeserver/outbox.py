@@ -80,10 +80,15 @@ class CapturedMessage:
 
     @property
     def message(self) -> EmailMessage:
-        """The message parsed with ``email.policy.default``, parsed on first use."""
+        """The message parsed with ``email.policy.default``, on first use.
+
+        Line endings are LF in the parsed message, as in one built in Python, so that
+        ``message.get_content()`` compares equal to what the sender set; ``raw`` keeps the
+        wire's CRLFs.
+        """
         # Parsing lazily keeps a captured message close to its raw size in memory.
         if not self._parsed:
-            parsed = _PARSER.parsebytes(self.raw)
+            parsed = _PARSER.parsebytes(self.raw.replace(b"\r\n", b"\n"))
             if not isinstance(parsed, EmailMessage):
                 raise TypeError("email.policy.default did not produce an EmailMessage")
             self._parsed.append(parsed)

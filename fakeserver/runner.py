@@ -27,6 +27,9 @@ __all__ = ["Address", "ListenerSpec", "Runner"]
 
 _BACKLOG = 1024
 _TLS_HANDSHAKE_TIMEOUT_S = 30.0
+# How long a closing TLS connection waits for the client's close_notify (asyncio's default
+# is 30 s, which would keep a connection whose client has gone quiet).
+_TLS_SHUTDOWN_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ class Runner:
                 sock=sock,
                 ssl=self._core.tls_context if implicit_tls else None,
                 ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT_S if implicit_tls else None,
+                ssl_shutdown_timeout=_TLS_SHUTDOWN_TIMEOUT_S if implicit_tls else None,
                 backlog=_BACKLOG,
             )
             self._factories.append(factory)

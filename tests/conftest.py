@@ -19,3 +19,11 @@ def gmail() -> Iterator[FakeGmail]:
     with FakeGmail(ServerOptions(seed=1)) as server:
         yield server
         server.check()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    yield
+    import gc
+
+    gc.collect()
