@@ -14,7 +14,7 @@ import aiosmtplib
 import pytest
 
 from fakeserver.dialogue import Listener
-from fakeserver.server import FakeGmail
+from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
 
 MECHANISMS = ["LOGIN", "PLAIN"]
@@ -78,8 +78,10 @@ def test_smtplib_wrong_password_is_535(
         with pytest.raises(smtplib.SMTPAuthenticationError) as failure:
             smtplib_login(client, mechanism, gmail.credentials[0], "wrong")
         assert failure.value.smtp_code == 535
-        assert failure.value.smtp_error.startswith(b"5.7.8 Username and Password not accepted.")
-        assert b"?p=BadCredentials" in failure.value.smtp_error
+        error = failure.value.smtp_error
+        text = error.decode() if isinstance(error, bytes) else error
+        assert text.startswith("5.7.8 Username and Password not accepted.")
+        assert "?p=BadCredentials" in text
     assert gmail.messages == []
 
 
@@ -94,15 +96,16 @@ def test_smtplib_refuses_an_untrusted_ca(gmail: FakeGmail) -> None:
         client.starttls(context=stranger)
 
 
-def test_smtplib_refuses_a_wrong_host_name(gmail: FakeGmail) -> None:
-    class WrongName(smtplib.SMTP_SSL):
-        def _get_socket(self, host: str, port: int, timeout: float) -> ssl.SSLSocket:
-            plain = super(smtplib.SMTP_SSL, self)._get_socket(host, port, timeout)
-            assert self.context is not None
-            return self.context.wrap_socket(plain, server_hostname="mail.example.com")
-
-    with pytest.raises(ssl.SSLCertVerificationError, match=r"mail\.example\.com"):
-        WrongName(*gmail.smtps, context=gmail.client_context(), timeout=5)
+def test_smtplib_refuses_a_wrong_host_name() -> None:
+    # 127.0.0.2 is loopback too, but the certificate names only 127.0.0.1 (and ::1).
+    with FakeGmail(ServerOptions(host="127.0.0.2")) as elsewhere:
+        with pytest.raises(ssl.SSLCertVerificationError, match=r"IP address mismatch"):
+            smtplib.SMTP_SSL(*elsewhere.smtps, context=elsewhere.client_context(), timeout=5)
+        with (
+            smtplib.SMTP(*elsewhere.submission, timeout=5) as client,
+            pytest.raises(ssl.SSLCertVerificationError, match=r"IP address mismatch"),
+        ):
+            client.starttls(context=elsewhere.client_context())
 
 
 async def aiosmtplib_send(
