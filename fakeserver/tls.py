@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
-
 from fakeserver.errors import CertificateError
 
 __all__ = [
@@ -77,6 +75,8 @@ class Certificates:
             not_before: start of validity; the default is trustme's (2000-01-01).
             not_after: end of validity; a past date gives an expired certificate.
         """
+        import trustme  # imported when needed: it costs ~40 ms at start-up (cryptography)
+
         ca = trustme.CA.from_pem(self.ca_pem, self.ca_key_pem)
         leaf = ca.issue_cert(*names, not_before=not_before, not_after=not_after)
         return Certificates(
@@ -101,6 +101,8 @@ class CertificatePaths:
 
 def generate(server_names: tuple[str, ...] = SERVER_NAMES) -> Certificates:
     """Makes a new CA and a server certificate for ``server_names``."""
+    import trustme  # imported when needed: it costs ~40 ms at start-up (cryptography)
+
     ca = trustme.CA(organization_name="smtprig test CA (not for real mail)")
     leaf = ca.issue_cert(*server_names, common_name=server_names[0])
     return Certificates(
