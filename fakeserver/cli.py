@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         help="answer this account's password with 534 5.7.9 (2-step verification on)",
     )
     serve.add_argument("--maildir", type=Path, help="also store every message in this Maildir")
+    serve.add_argument(
+        "--record", type=Path, metavar="DIR", help="write one transcript per connection here"
+    )
     serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS")
     serve.add_argument("--daily-quota", type=int, metavar="N", help="550 5.4.5 after N messages")
     serve.add_argument(
@@ -120,6 +123,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         maildir=arguments.maildir,
         idle_timeout_s=arguments.idle_timeout,
         record_transcripts=False,
+        record_dir=arguments.record,
         seed=arguments.seed,
     )
     output = LiveOutput(sys.stdout)

@@ -202,10 +202,13 @@ class ServerCore:
         if connection.recorder is not None:
             connection.recorder.event("closed")
             transcript = connection.recorder.transcript()
+        # Observers first (one writes the transcript file), so that whoever waits for the
+        # transcript finds everything about the connection done.
+        self._notify("on_close", connection, transcript)
+        if transcript is not None:
             with self._lock:
                 self._transcripts.append(transcript)
                 self._lock.notify_all()
-        self._notify("on_close", connection, transcript)
 
     # ------------------------------------------------------------------ errors and results
 

@@ -30,6 +30,7 @@ from fakeserver.dialogue import Listener, Policy
 from fakeserver.errors import ConfigurationError, ServerThreadError
 from fakeserver.outbox import CapturedMessage, Outbox
 from fakeserver.persona import Persona, load_persona
+from fakeserver.recording import TranscriptFiles
 from fakeserver.runner import Address, ListenerSpec, Runner
 from fakeserver.tls import Certificates, client_context, default_certificates, server_context
 
@@ -52,7 +53,8 @@ class ServerOptions:
         maildir: also store accepted messages in this Maildir.
         idle_timeout_s: silence after which the server sends 451 4.4.2 and closes
             (Gmail: 10 to 15 minutes).
-        record_transcripts: keep a transcript of every connection.
+        record_transcripts: keep a transcript of every connection in ``transcripts``.
+        record_dir: also write each connection's transcript into this directory.
         seed: seeds the session-id generator, for repeatable runs.
     """
 
@@ -67,6 +69,7 @@ class ServerOptions:
     maildir: Path | None = None
     idle_timeout_s: float = 600.0
     record_transcripts: bool = True
+    record_dir: Path | None = None
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -104,6 +107,9 @@ class FakeGmail:
         self.persona = _persona(self.options.persona)
         self.certificates = self.options.certificates or default_certificates()
         self.outbox = Outbox(maildir=self.options.maildir)
+        watchers = list(observers)
+        if self.options.record_dir is not None:
+            watchers.append(TranscriptFiles(self.options.record_dir))
         self._core = ServerCore(
             persona=self.persona,
             accounts=Accounts(self.options.accounts),
@@ -111,8 +117,9 @@ class FakeGmail:
             outbox=self.outbox,
             tls_context=_server_context(self.certificates),
             idle_timeout_s=self.options.idle_timeout_s,
-            record_transcripts=self.options.record_transcripts,
-            observers=observers,
+            record_transcripts=self.options.record_transcripts
+            or self.options.record_dir is not None,
+            observers=watchers,
             seed=self.options.seed,
         )
         self._runner = Runner(self._core, self.options.listener_specs())

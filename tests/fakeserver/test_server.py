@@ -310,3 +310,18 @@ def test_client_lines_are_recorded_as_sent(gmail: FakeGmail) -> None:
     ]
     assert transcript_lines[0].data == b"ehlo Mixed.Case\n"
     assert "# --- TLS handshake TLSv1.3" in text
+
+
+def test_record_dir_gets_one_redacted_transcript_per_connection(tmp_path: Path) -> None:
+    options = ServerOptions(record_dir=tmp_path / "rec", record_transcripts=False)
+    with FakeGmail(options) as gmail:
+        for _ in range(2):
+            with authenticated(gmail) as raw:
+                raw.command("QUIT")
+        gmail.wait_for_transcripts(2)
+    files = sorted((tmp_path / "rec").iterdir())
+    assert [path.name.split("-")[1] for path in files] == ["00001", "00002"]
+    text = files[0].read_text()
+    assert text.startswith("# smtprig-transcript: 1\n# listener: smtps\n")
+    assert "C: AUTH PLAIN <redacted>\n" in text
+    assert PLAIN_BLOB not in text
