@@ -2,6 +2,14 @@
 
 Standard library only. ``fakeserver`` builds on this package; this package never imports it.
 
+Three ways to use it:
+
+- step by step, like the seed: ``SMTPClient.connect(...)``, then ``ehlo()``, ``starttls()``,
+  ``auth_login()``, ``mail()``, ``rcpt()``, ``data()``, ``message_data()``, ``quit()``;
+- a message at a time: ``client.send_message(email_message)``, or ``submit(Submission(...))``
+  for the whole conversation, with swaks-style ``quit_after`` / ``drop_after``;
+- raw, to test servers: ``send_bytes()`` any bytes, ``read_reply()`` structured replies.
+
 The sans-io core (``ClientProtocol``, ``ReplyReader``) works without any socket.
 """
 
@@ -22,6 +30,9 @@ from client._events import (
     Verb,
 )
 from client._protocol import ClientProtocol, ClientState
+from client._socket import DEFAULT_TIMEOUT_S, SMTPClient
+from client._submit import Step, Submission, TLSMode, submit
+from client._transport import TranscriptSink
 from client._wire import ReplyReader
 from client.errors import (
     ConnectionLostError,
@@ -37,6 +48,7 @@ from client.errors import (
 )
 
 __all__ = [
+    "DEFAULT_TIMEOUT_S",
     "NEED_DATA",
     "Capabilities",
     "ClientProtocol",
@@ -58,11 +70,17 @@ __all__ = [
     "ReplyKind",
     "ReplyReader",
     "SASLMechanism",
+    "SMTPClient",
     "SMTPError",
     "SMTPTimeoutError",
     "SendResult",
+    "Step",
+    "Submission",
+    "TLSMode",
     "TLSNegotiationError",
+    "TranscriptSink",
     "TransientReplyError",
     "Verb",
     "XOAuth2",
+    "submit",
 ]

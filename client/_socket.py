@@ -1,0 +1,503 @@
+"""The blocking driver: the protocol core plus a transport, and nothing else.
+
+Every command goes the same way: the core encodes it (or refuses it before a byte is sent), the
+transport writes the bytes, then reads until the core has the reply. Each round trip has its
+own deadline of ``timeout_s``, so a server that stalls, or drips one byte at a time, cannot hold
+the caller longer than that.
+
+After a protocol error, a timeout, a lost connection or a failed TLS handshake the connection is
+closed; after a refusing reply (``ReplyError``) the session goes on. In raw mode the core steps
+aside: bytes go out exactly as given and replies are parsed, never judged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import ipaddress
+import os
+import ssl
+import warnings
+from collections.abc import Callable, Sequence
+from email.message import EmailMessage
+from typing import Concatenate, Final, ParamSpec, Self, TypeVar
+
+from client._auth import Login, Plain, SASLMechanism, XOAuth2
+from client._events import (
+    Capabilities,
+    ConnectionClosed,
+    Exchange,
+    Reply,
+    SendResult,
+    Verb,
+)
+from client._message import prepare_envelope
+from client._protocol import ClientProtocol, ClientState
+from client._transport import TranscriptSink, Transport
+from client._wire import MAX_COMMAND_LINE_OCTETS, ReplyReader
+from client.errors import (
+    ConnectionLostError,
+    ProtocolError,
+    RemoteProtocolError,
+    ReplyError,
+    SMTPError,
+    SMTPTimeoutError,
+    TLSNegotiationError,
+)
+
+__all__ = ["DEFAULT_TIMEOUT_S", "SMTPClient"]
+
+DEFAULT_TIMEOUT_S: Final = 30.0
+"""Seconds allowed for each operation. RFC 5321 §4.5.3.2 suggests minutes for a relay; a test
+tool should fail fast, and callers sending large messages can raise it."""
+
+_MAX_SASL_CHALLENGES: Final = 8
+"""No mechanism we speak needs more than two challenges; a server sending more is stuck."""
+
+_FATAL = (ProtocolError, ConnectionLostError, SMTPTimeoutError, TLSNegotiationError)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _closes_on_failure(
+    method: Callable[Concatenate[SMTPClient, _P], _R],
+) -> Callable[Concatenate[SMTPClient, _P], _R]:
+    """After an error that leaves the conversation out of step, close the connection."""
+
+    @functools.wraps(method)
+    def wrapper(self: SMTPClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except _FATAL:
+            self.close()
+            raise
+
+    return wrapper
+
+
+class SMTPClient:
+    """A blocking SMTP client: one connection, used step by step, to send whole messages, or
+    raw.
+
+    Make one with ``SMTPClient.connect`` and use it as a context manager, which sends QUIT and
+    closes. Step methods return the server's reply and raise ``ReplyError`` when it refuses.
+
+    Args:
+        transport: a connected transport; ``connect`` makes one.
+        ssl_context: the context for STARTTLS; the system's trust store by default.
+        local_hostname: the name for EHLO/HELO; by default our address as a literal.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        self._transport = transport
+        self._ssl_context = ssl_context
+        self._core = ClientProtocol()
+        self._raw_reader: ReplyReader | None = None
+        self._raw_after_challenge = False
+        self.local_hostname = local_hostname or _address_literal(transport.local_address)
+        self.greeting: Reply | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        implicit_tls: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        cafile: str | os.PathLike[str] | None = None,
+        tls_hostname: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        recorder: TranscriptSink | None = None,
+        local_hostname: str | None = None,
+        read_greeting: bool = True,
+    ) -> Self:
+        """Open a connection and, by default, read the greeting.
+
+        Args:
+            host: name or address to connect to.
+            port: TCP port.
+            implicit_tls: start TLS before any SMTP (RFC 8314 §3.3, port 465 style).
+            ssl_context: the TLS context; certificates and host names are verified by default.
+            cafile: a PEM file of CA certificates to trust instead of the system's.
+            tls_hostname: the name the certificate must carry; ``host`` by default.
+            timeout_s: seconds allowed for each operation, this connection included.
+            recorder: receives every line and event, e.g. a ``transcript.Recorder``.
+            local_hostname: the name for EHLO/HELO.
+            read_greeting: wait for the greeting; without it the client starts in raw mode.
+
+        Raises:
+            ValueError: both ``ssl_context`` and ``cafile`` were given.
+            ReplyError: the greeting refused service; the connection is closed.
+            ConnectionLostError, SMTPTimeoutError, TLSNegotiationError: see ``client.errors``.
+        """
+        if ssl_context is not None and cafile is not None:
+            raise ValueError("give ssl_context or cafile, not both")
+        if cafile is not None:
+            ssl_context = ssl.create_default_context(cafile=os.fspath(cafile))
+        transport = Transport.open(
+            host, port, timeout_s=timeout_s, server_hostname=tls_hostname, recorder=recorder
+        )
+        client = cls(transport, ssl_context=ssl_context, local_hostname=local_hostname)
+        try:
+            if implicit_tls:
+                transport.start_tls(client._tls_context(), transport.deadline())
+            if read_greeting:
+                client.greeting = client._reply_or_raise(client._next_exchange())
+            else:
+                client.take_over()
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    @property
+    def state(self) -> ClientState:
+        return self._core.state
+
+    @property
+    def capabilities(self) -> Capabilities | None:
+        """The extensions from the last EHLO; None before one and again after STARTTLS."""
+        return self._core.capabilities
+
+    @property
+    def tls_version(self) -> str | None:
+        """The TLS version in use, e.g. ``"TLSv1.3"``; None in clear text."""
+        return self._transport.tls_version
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    @_closes_on_failure
+    def ehlo(self, name: str | None = None) -> Reply:
+        """EHLO; the reply's extension lines become ``capabilities``."""
+        return self._command(self._core.ehlo(name or self.local_hostname))
+
+    @_closes_on_failure
+    def helo(self, name: str | None = None) -> Reply:
+        """HELO, for servers that refuse EHLO; ``capabilities`` becomes empty."""
+        return self._command(self._core.helo(name or self.local_hostname))
+
+    @_closes_on_failure
+    def starttls(self, *, send_ehlo: bool = True) -> Reply:
+        """STARTTLS, the TLS handshake, then EHLO again (RFC 3207 §4.2) unless told not to.
+
+        Returns:
+            The 220 reply to STARTTLS.
+        """
+        reply = self._command(self._core.starttls())
+        self._transport.start_tls(self._tls_context(), self._transport.deadline())
+        self._core.tls_established()
+        if send_ehlo:
+            self.ehlo()
+        return reply
+
+    def auth_login(self, username: str, password: str) -> Reply:
+        """AUTH LOGIN: the server prompts for the user name, then for the password."""
+        return self.authenticate(Login(username, password))
+
+    def auth_plain(
+        self, username: str, password: str, *, send_initial_response: bool = True
+    ) -> Reply:
+        """AUTH PLAIN (RFC 4616), credentials on the AUTH line unless told otherwise."""
+        mechanism = Plain(username, password)
+        return self.authenticate(mechanism, send_initial_response=send_initial_response)
+
+    def auth_xoauth2(self, username: str, access_token: str) -> Reply:
+        """AUTH XOAUTH2 with an OAuth 2.0 access token."""
+        return self.authenticate(XOAuth2(username, access_token))
+
+    @_closes_on_failure
+    def authenticate(
+        self, mechanism: SASLMechanism, *, send_initial_response: bool = True
+    ) -> Reply:
+        """Run a whole SASL exchange (RFC 4954 §4) and return the final 235 reply.
+
+        Raises:
+            ReplyError: the server refused (535 bad credentials, 504 unknown mechanism...).
+            RemoteProtocolError: a challenge the mechanism has no answer for; the exchange
+                is cancelled with ``*`` and the connection closed.
+        """
+        initial = mechanism.initial_response()
+        if initial is not None and send_initial_response:
+            # RFC 4954 §4: if the initial response would make the AUTH line too long, send it
+            # after the server's empty challenge instead.
+            line_octets = len(f"AUTH {mechanism.name} ") + len(base64.b64encode(initial)) + 2
+            send_initial_response = line_octets <= MAX_COMMAND_LINE_OCTETS
+        owed = None if send_initial_response else initial
+        inline = initial if send_initial_response else None
+        exchange = self._exchange(self._core.auth(mechanism.name, inline))
+        step = 0
+        for _ in range(_MAX_SASL_CHALLENGES):
+            if not exchange.reply.is_intermediate:
+                return self._reply_or_raise(exchange)
+            answer: bytes | None = owed
+            if owed is not None:
+                owed = None
+            else:
+                answer = mechanism.respond(step, _decode_challenge(exchange.reply))
+                step += 1
+            if answer is None:
+                self._exchange(self._core.sasl_cancel())
+                raise RemoteProtocolError(
+                    f"{mechanism.name} has no answer to {exchange.reply}", reply=exchange.reply
+                )
+            exchange = self._exchange(self._core.sasl_response(answer), sasl_response=True)
+        raise RemoteProtocolError(f"more than {_MAX_SASL_CHALLENGES} SASL challenges")
+
+    @_closes_on_failure
+    def mail(self, sender: str, *, parameters: Sequence[str] = ()) -> Reply:
+        """``MAIL FROM:<sender>`` with optional ESMTP parameters such as ``SIZE=1234``."""
+        return self._command(self._core.mail(sender, parameters))
+
+    @_closes_on_failure
+    def rcpt(self, recipient: str, *, parameters: Sequence[str] = ()) -> Reply:
+        """``RCPT TO:<recipient>``."""
+        return self._command(self._core.rcpt(recipient, parameters))
+
+    @_closes_on_failure
+    def data(self) -> Reply:
+        """DATA; the 354 reply means the server waits for ``message_data``."""
+        return self._command(self._core.data())
+
+    @_closes_on_failure
+    def message_data(self, message: bytes) -> Reply:
+        """The message after a 354: line ends made CRLF, dot-stuffed, ``.`` appended.
+
+        Returns:
+            The reply to the end of the data: 250 when the server took the message.
+
+        Raises:
+            LocalProtocolError: a line is longer than RFC 5321 §4.5.3.1.6 allows.
+        """
+        return self._command(self._core.message_data(message))
+
+    @_closes_on_failure
+    def rset(self) -> Reply:
+        """RSET: abort the current mail transaction."""
+        return self._command(self._core.rset())
+
+    @_closes_on_failure
+    def noop(self) -> Reply:
+        """NOOP."""
+        return self._command(self._core.noop())
+
+    @_closes_on_failure
+    def quit(self) -> Reply:
+        """QUIT, then close."""
+        try:
+            return self._command(self._core.quit())
+        finally:
+            self.close()
+
+    @_closes_on_failure
+    def send_message(
+        self,
+        message: EmailMessage | bytes,
+        *,
+        sender: str | None = None,
+        recipients: Sequence[str] | None = None,
+    ) -> SendResult:
+        """Send one message: MAIL, a RCPT per recipient, DATA, then the data.
+
+        Sends EHLO first if nothing identified the client yet. MAIL, RCPT and DATA go in one
+        write when the server offers PIPELINING (RFC 2920), one at a time otherwise.
+
+        Args:
+            message: the message; its Bcc headers name recipients and are left out of the data.
+            sender: the reverse-path; the message's Sender or From address by default.
+            recipients: the forward-paths; the message's To, Cc and Bcc by default.
+
+        Returns:
+            The final reply, and which recipients were accepted or refused.
+
+        Raises:
+            ValueError: no sender or no recipients.
+            ReplyError: MAIL, DATA or the data was refused, or every recipient was (the error
+                is then the first recipient's). The transaction is reset; the session goes on.
+        """
+        if self.state is ClientState.GREETED:
+            self.ehlo()
+        envelope = prepare_envelope(
+            message, self.capabilities or Capabilities(), sender=sender, recipients=recipients
+        )
+        steps: list[tuple[Verb, Callable[[], bytes]]] = [
+            (Verb.MAIL, lambda: self._core.mail(envelope.sender, envelope.mail_parameters)),
+            *((Verb.RCPT, functools.partial(self._core.rcpt, to)) for to in envelope.recipients),
+            (Verb.DATA, self._core.data),
+        ]
+        exchanges: list[Exchange] = []
+        if self.capabilities and self.capabilities.pipelining:
+            self._transport.send(b"".join(encode() for _, encode in steps), self._deadline())
+            # After a 421 the server closes (RFC 5321 §3.8): the other replies never come.
+            while len(exchanges) < len(steps) and self.state is not ClientState.CLOSED:
+                exchanges.append(self._next_exchange())
+        else:
+            # One at a time; a refused MAIL or only refused recipients make the rest pointless.
+            for verb, encode in steps:
+                if exchanges and not self._core.allows(verb):
+                    break
+                exchanges.append(self._exchange(encode()))
+        outcomes = [item.reply for item in exchanges if item.command.verb is Verb.RCPT]
+        pairs = list(zip(envelope.recipients, outcomes, strict=False))
+        accepted = tuple(to for to, reply in pairs if reply.code < 400)
+        refused = tuple((to, reply) for to, reply in pairs if reply.code >= 400)
+        last = exchanges[-1]
+        if last.command.verb is not Verb.DATA or last.reply.code >= 400:
+            # With a recipient accepted, the last step is what failed; without one, the first
+            # refusal (of MAIL or of the first recipient) says why.
+            failure = last
+            if not accepted and self.state is not ClientState.CLOSED:
+                failure = next(item for item in exchanges if item.reply.code >= 400)
+            if self.state in (ClientState.MAIL, ClientState.RCPT):
+                self._exchange(self._core.rset())
+            raise ReplyError.for_reply(failure.reply, failure.command)
+        reply = self._command(self._core.message_data(envelope.data))
+        return SendResult(reply, accepted, refused)
+
+    def take_over(self) -> None:
+        """Enter raw mode: from now on only ``send_bytes``, ``read_reply`` and
+        ``handshake_tls`` work, and nothing checks what is sent. Closing does not send QUIT."""
+        self._raw()
+
+    def _raw(self) -> ReplyReader:
+        if self._raw_reader is None:
+            self._raw_reader = ReplyReader()
+            self._raw_reader.feed(self._core.take_over())
+        return self._raw_reader
+
+    @_closes_on_failure
+    def send_bytes(self, data: bytes) -> None:
+        """Raw mode: write ``data`` exactly as given (no CRLF added, no dot-stuffing).
+
+        The write is marked as a SASL response in the transcript if the last reply was a 334
+        challenge, so it is redacted like one.
+        """
+        self._raw()
+        sasl_response, self._raw_after_challenge = self._raw_after_challenge, False
+        self._transport.send(data, self._deadline(), sasl_response=sasl_response)
+
+    @_closes_on_failure
+    def read_reply(self, *, timeout_s: float | None = None) -> Reply:
+        """Raw mode: wait for the next complete reply, whatever it is.
+
+        Raises:
+            SMTPTimeoutError: no complete reply within ``timeout_s`` (the client's by default).
+            ConnectionLostError: the server closed first; ``partial`` holds any unfinished line.
+            RemoteProtocolError: the server sent something that is not a reply.
+        """
+        reader = self._raw()
+        deadline = self._transport.deadline(timeout_s)
+        # Each turn either returns, raises, or waits for bytes before the deadline.
+        while True:
+            reply = reader.next_reply()
+            if reply is not None:
+                self._transport.report_received(reply.wire)
+                self._raw_after_challenge = reply.code == 334
+                return reply
+            data = self._transport.receive(deadline, waiting_for=None)
+            if not data:
+                self._transport.close()
+                raise ConnectionLostError("the server closed", partial=reader.pending())
+            reader.feed(data)
+
+    @_closes_on_failure
+    def handshake_tls(self) -> None:
+        """Raw mode: do the TLS handshake now (after a 220 to a STARTTLS you sent yourself)."""
+        self._raw()
+        self._transport.start_tls(self._tls_context(), self._deadline())
+
+    def close(self) -> None:
+        """Close the connection without QUIT. Safe to call more than once."""
+        self._transport.close()
+        self._core.connection_closed()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Send QUIT if the session allows it, then close. A failing QUIT is only logged: the
+        block's own exception, if any, is the one that matters."""
+        try:
+            if not self.closed and self._core.allows(Verb.QUIT):
+                self.quit()
+        except SMTPError:
+            pass
+        finally:
+            self.close()
+
+    def __del__(self) -> None:
+        transport = getattr(self, "_transport", None)
+        if transport is not None and not transport.closed:
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+            transport.close()
+
+    def __repr__(self) -> str:
+        where = f"{self._transport.server_hostname} state={self.state.name}"
+        return f"<SMTPClient {where}{' closed' if self.closed else ''}>"
+
+    def _command(self, wire: bytes, *, sasl_response: bool = False) -> Reply:
+        return self._reply_or_raise(self._exchange(wire, sasl_response=sasl_response))
+
+    def _exchange(self, wire: bytes, *, sasl_response: bool = False) -> Exchange:
+        deadline = self._deadline()
+        self._transport.send(wire, deadline, sasl_response=sasl_response)
+        return self._next_exchange(deadline)
+
+    def _next_exchange(self, deadline: float | None = None) -> Exchange:
+        deadline = self._deadline() if deadline is None else deadline
+        # Each turn either returns, raises, or waits for bytes before the deadline.
+        while True:
+            event = self._core.next_event()
+            if isinstance(event, Exchange):
+                self._transport.report_received(event.reply.wire)
+                if self._core.state is ClientState.CLOSED and event.command.verb is not Verb.QUIT:
+                    self._transport.close()
+                return event
+            if isinstance(event, ConnectionClosed):
+                self._transport.close()
+                raise ConnectionLostError(
+                    "the server closed", command=event.pending, partial=event.partial
+                )
+            waiting_for = self._core.pending[0] if self._core.pending else None
+            self._core.receive_data(self._transport.receive(deadline, waiting_for=waiting_for))
+
+    def _reply_or_raise(self, exchange: Exchange) -> Reply:
+        if exchange.reply.code >= 400:
+            raise ReplyError.for_reply(exchange.reply, exchange.command)
+        return exchange.reply
+
+    def _deadline(self) -> float:
+        return self._transport.deadline()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            # Loaded on first use: reading the system trust store costs tens of milliseconds.
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
+
+def _decode_challenge(reply: Reply) -> bytes:
+    """A 334 challenge's payload. It should be base64 (RFC 4954 §4); text that is not is
+    passed on as is, since LOGIN and XOAUTH2 answer without reading it."""
+    text = reply.lines[0].strip()
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text.encode()
+
+
+def _address_literal(address: str) -> str:
+    """Our address as an EHLO argument (RFC 5321 §4.1.3): ``[192.0.2.1]`` or ``[IPv6:...]``."""
+    if ipaddress.ip_address(address.split("%")[0]).version == 6:
+        return f"[IPv6:{address}]"
+    return f"[{address}]"

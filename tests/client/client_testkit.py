@@ -1,0 +1,267 @@
+"""Servers for the client tests: a scripted one (threads and sockets) and stock aiosmtpd.
+
+Both listen on 127.0.0.1 port 0, bound here, so nothing races for a port. Every wait is
+bounded by ``WAIT_S``; an error in a server thread is re-raised in the test when the server
+stops, so a failure explains itself where it happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+WAIT_S = 5.0
+"""The longest any test waits for anything; a correct run takes milliseconds."""
+
+USERNAME = "alice@example.test"
+PASSWORD = "correct horse"
+ACCESS_TOKEN = "ya29.test-token"
+
+
+class Peer:
+    """The server's end of one connection, as a script sees it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = b""
+        sock.settimeout(WAIT_S)
+        # One segment per write, so a reply written in pieces reaches the client in pieces.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def drip(self, data: bytes) -> None:
+        """Write one byte per write."""
+        for index in range(len(data)):
+            self.sock.sendall(data[index : index + 1])
+
+    def read_line(self) -> bytes:
+        """One line with its terminator; b"" if the client closed first."""
+        # Each turn reads at least one byte or returns; recv is bounded by the timeout.
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                line, self._buffer = self._buffer, b""
+                return line
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line + b"\n"
+
+    def expect(self, line: bytes) -> None:
+        received = self.read_line()
+        if received != line:
+            raise AssertionError(f"server expected {line!r}, got {received!r}")
+
+    def read_data(self) -> bytes:
+        """Message data up to and including the final ``.`` line."""
+        lines = []
+        for _ in range(100_000):
+            line = self.read_line()
+            lines.append(line)
+            if line in (b".\r\n", b""):
+                return b"".join(lines)
+        raise AssertionError("no end of data")
+
+    def buffered(self) -> bytes:
+        """Bytes received but not yet returned as lines."""
+        return self._buffer
+
+    def start_tls(self, context: ssl.SSLContext) -> None:
+        self.sock = context.wrap_socket(self.sock, server_side=True)
+
+    def wait_closed(self) -> bytes:
+        """Read until the client closes; return what came meanwhile."""
+        rest = self._buffer
+        for _ in range(10_000):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return rest
+            rest += chunk
+        raise AssertionError("client kept sending")
+
+
+Script = Callable[[Peer], None]
+
+
+class ScriptedServer:
+    """Serves one connection per script, in order, each in the server thread.
+
+    Args:
+        scripts: one function per expected connection; each gets the connection's ``Peer``.
+        implicit_tls: a server context to wrap each connection with before the script runs.
+    """
+
+    def __init__(self, *scripts: Script, implicit_tls: ssl.SSLContext | None = None) -> None:
+        self._scripts = scripts
+        self._implicit_tls = implicit_tls
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(WAIT_S)
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._errors: list[BaseException] = []
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._thread.join(WAIT_S)
+        self._listener.close()
+        if exc is not None:
+            return  # the test's own error explains more than the server's
+        if self._thread.is_alive():
+            raise AssertionError("the scripted server did not finish")
+        if self._errors:
+            raise self._errors[0]
+
+    def _serve(self) -> None:
+        for script in self._scripts:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError as error:
+                self._errors.append(error)
+                return
+            try:
+                if self._implicit_tls is not None:
+                    sock.settimeout(WAIT_S)
+                    sock = self._implicit_tls.wrap_socket(sock, server_side=True)
+                peer = Peer(sock)
+                try:
+                    script(peer)
+                finally:
+                    peer.sock.close()
+            except BaseException as error:  # re-raised in the test thread
+                self._errors.append(error)
+            finally:
+                sock.close()
+
+
+class RecordingHandler:
+    """An aiosmtpd handler that keeps every accepted envelope, and speaks XOAUTH2."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 2.0.0 OK queued"
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            # No initial response on the AUTH line: ask for it (RFC 4954 §4).
+            response = await server.challenge_auth("")
+            if not isinstance(response, bytes):
+                return AuthResult(success=False, handled=False)
+        else:
+            response = base64.b64decode(args[1])
+        expected = f"user={USERNAME}\x01auth=Bearer {ACCESS_TOKEN}\x01\x01".encode()
+        if response == expected:
+            return AuthResult(success=True)
+        # Google's XOAUTH2: an error challenge, then the final reply after an empty line.
+        await server.challenge_auth(b'{"status":"400","schemes":"Bearer"}')
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+        )
+
+
+def check_password(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    """aiosmtpd authenticator for LOGIN and PLAIN with USERNAME and PASSWORD."""
+    good = isinstance(data, LoginPassword) and data == (USERNAME.encode(), PASSWORD.encode())
+    # handled=False: aiosmtpd then sends its own 535 (it defaults to True, which sends nothing).
+    return AuthResult(success=good, handled=False)
+
+
+class AiosmtpdServer:
+    """Stock aiosmtpd on an event loop in a thread we own (not its ``Controller``, which
+    cannot bind port 0: aiosmtpd#388).
+
+    Args:
+        starttls: server context offered through STARTTLS.
+        implicit_tls: server context for TLS from the first byte.
+        smtp_options: more keyword arguments for ``aiosmtpd.smtp.SMTP``.
+    """
+
+    def __init__(
+        self,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        **smtp_options: Any,
+    ) -> None:
+        self.handler = RecordingHandler()
+        self._starttls = starttls
+        self._implicit_tls = implicit_tls
+        self._smtp_options = {"authenticator": check_password, **smtp_options}
+        if implicit_tls is not None:
+            # aiosmtpd counts only STARTTLS as TLS, so on an implicit-TLS port AUTH would get
+            # 538 (FIELD-NOTES); the connection is encrypted all the same.
+            self._smtp_options.setdefault("auth_require_tls", False)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    def _protocol(self) -> SMTP:
+        return SMTP(
+            self.handler,
+            hostname="aiosmtpd.test",
+            tls_context=self._starttls,
+            loop=self._loop,
+            **self._smtp_options,
+        )
+
+    def __enter__(self) -> Self:
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.port = listener.getsockname()[1]
+        self._thread.start()
+        create = self._loop.create_server(self._protocol, sock=listener, ssl=self._implicit_tls)
+        try:
+            self._server = asyncio.run_coroutine_threadsafe(create, self._loop).result(WAIT_S)
+        except BaseException:
+            listener.close()
+            self._stop_loop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(WAIT_S)
+        self._stop_loop()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(WAIT_S)
+        if self._thread.is_alive():
+            raise AssertionError("the aiosmtpd loop did not stop")
+        self._loop.close()
