@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Mapping
 
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
@@ -48,7 +49,8 @@ from client.transcript import Direction
 from fakeserver.core import Connection, ServerCore
 from fakeserver.dialogue import Conversation, Listener, Next, Outcome
 from fakeserver.outbox import CapturedMessage
-from fakeserver.persona import Situation
+from fakeserver.persona import Situation, render_lines
+from fakeserver.script import RawReply, ScriptedReply, Step, reply_code
 
 __all__ = ["ProtocolFactory"]
 
@@ -85,6 +87,9 @@ class _Inbound:
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
+
+    def __bool__(self) -> bool:
+        return bool(self._buffer)
 
 
 class _Handler:
@@ -127,7 +132,9 @@ class _GmailSMTP(SMTP):
         self._listener = listener
         self._live = live
         self._connection: Connection | None = None
-        self._inbound = _Inbound() if core.watching_lines else None
+        # Kept always: it also tells whether the client pipelined.
+        self._inbound = _Inbound()
+        self._starttls_wording: ScriptedReply | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -149,8 +156,7 @@ class _GmailSMTP(SMTP):
 
     def data_received(self, data: bytes) -> None:
         self._restart_idle_timer()
-        if self._inbound is not None:
-            self._inbound.feed(data)
+        self._inbound.feed(data)
         super().data_received(data)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -163,7 +169,7 @@ class _GmailSMTP(SMTP):
             self.lost.set_result(None)
         connection = self._connection
         if connection is not None:
-            unread = self._inbound.clear() if self._inbound is not None else b""
+            unread = self._inbound.clear()
             if unread:
                 # Never recorded: unread bytes may be a pipelined secret.
                 self._core.event(connection, "unread", f"{len(unread)} bytes")
@@ -187,14 +193,18 @@ class _GmailSMTP(SMTP):
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
         conversation = self._conversation
         if text == f"220 {self.hostname} {_IDENT}":
-            await self._reply(conversation.greeting())
+            await self._answer(conversation.greeting(), Step.GREETING)
         elif text == "220 Ready to start TLS":
-            # Our _command() asked aiosmtpd to start TLS, which announces it here.
-            await self._reply(conversation.command("STARTTLS", ""))
+            # Our _command() asked aiosmtpd to start TLS, which announces it here; a scripted
+            # failure was answered before that, so only a scripted wording can apply.
+            await self._reply(conversation.command("STARTTLS", ""), self._starttls_wording)
         else:
             # Every other canned reply answers a command line aiosmtpd consumed itself.
-            self._consume_command_line()
-            await self._reply(self._canned_outcome(text))
+            line = self._consume_command_line()
+            outcome = self._canned_outcome(text)
+            if outcome.situation is Situation.UNRECOGNIZED and self._connection is not None:
+                self._core.unrecognized(self._connection, line)
+            await self._reply(outcome)
 
     def _canned_outcome(self, text: str) -> Outcome:
         conversation = self._conversation
@@ -258,36 +268,69 @@ class _GmailSMTP(SMTP):
         if self._closing:
             return
         self._consume_command_line()
+        connection = self._connection
+        if connection is not None:
+            connection.commands.append(verb)
+            if self._inbound:
+                connection.pipelined = True  # the next command came before this reply
         conversation = self._conversation
-        outcome = conversation.command(verb, (argument or "").strip())
+        text = (argument or "").strip()
+        # A BDAT's reply comes after its chunk, so it is scripted there.
+        scripted = None if verb == "BDAT" else self._core.script.decide(Step(verb.lower()), text)
+        if scripted is not None and self._is_failure(scripted):
+            await self._refuse(scripted)
+            return
+        outcome = conversation.command(verb, text)
         if outcome.next is Next.START_TLS:
             # aiosmtpd pushes "220 Ready to start TLS" (answered from the persona in push())
             # and performs the handshake; connection_made() runs again when it is done.
+            self._starttls_wording = scripted
             await super().smtp_STARTTLS("")
             return
-        await self._reply(outcome)
+        sent = await self._reply(outcome, scripted)
+        if verb == "EHLO" and connection is not None and sent.startswith(b"250"):
+            connection.offered = _extensions(sent)
         while outcome.next is Next.SASL_RESPONSE and not self._closing:
             line = await self._read_line(secret=True)
             if line is None:
                 return
+            scripted = self._core.script.decide(Step.AUTH_RESPONSE)
+            if scripted is not None and self._is_failure(scripted):
+                conversation.abandon_exchange()
+                await self._refuse(scripted)
+                return
             outcome = conversation.sasl_response(line.rstrip(b"\r\n"))
-            await self._reply(outcome)
+            await self._reply(outcome, scripted)
         if outcome.next is Next.MESSAGE:
             await self._receive_message()
         elif outcome.next is Next.CHUNK:
-            await self._receive_chunk(outcome)
+            await self._receive_chunk(outcome, text)
 
     async def _receive_message(self) -> None:
         content = await self._read_message()
-        if not isinstance(content, _Lost):
-            await self._deliver(self._conversation.message_received(content))
+        if isinstance(content, _Lost):
+            return
+        if self._inbound and self._connection is not None:
+            self._connection.pipelined = True
+        scripted = self._core.script.decide(Step.END_OF_DATA)
+        if scripted is not None and self._is_failure(scripted):
+            self._conversation.abandon_transaction()
+            await self._refuse(scripted)
+            return
+        await self._deliver(self._conversation.message_received(content), scripted)
 
-    async def _receive_chunk(self, outcome: Outcome) -> None:
+    async def _receive_chunk(self, outcome: Outcome, argument: str) -> None:
         chunk = await self._read_chunk(outcome.chunk_size, keep=outcome.keep_chunk)
-        if not isinstance(chunk, _Lost):
-            await self._deliver(self._conversation.chunk_received(chunk))
+        if isinstance(chunk, _Lost):
+            return
+        scripted = self._core.script.decide(Step.BDAT, argument)
+        if scripted is not None and self._is_failure(scripted):
+            self._conversation.abandon_transaction()
+            await self._refuse(scripted)
+            return
+        await self._deliver(self._conversation.chunk_received(chunk), scripted)
 
-    async def _deliver(self, outcome: Outcome) -> None:
+    async def _deliver(self, outcome: Outcome, scripted: ScriptedReply | None) -> None:
         connection = self._connection
         if outcome.accepted is not None and connection is not None:
             message = CapturedMessage(
@@ -303,7 +346,7 @@ class _GmailSMTP(SMTP):
                 self._core.report_error(error)
                 await self._reply(self._conversation.server_error())
                 return
-        await self._reply(outcome)
+        await self._reply(outcome, scripted)
 
     # ------------------------------------------------------------------ reading
 
@@ -384,18 +427,62 @@ class _GmailSMTP(SMTP):
 
     # ------------------------------------------------------------------ writing
 
-    async def _reply(self, outcome: Outcome) -> None:
+    async def _answer(self, outcome: Outcome, step: Step) -> None:
+        """Replies to something that is not a command (the greeting), script permitting."""
+        scripted = self._core.script.decide(step)
+        if scripted is not None and self._is_failure(scripted):
+            await self._refuse(scripted)
+        else:
+            await self._reply(outcome, scripted)
+
+    async def _reply(self, outcome: Outcome, scripted: ScriptedReply | None = None) -> bytes:
+        """Sends the persona's reply, or a scripted wording of it; returns what was sent."""
         if outcome.situation is None or self._closing:
-            return
-        data = self._core.persona.render(outcome.situation, outcome.fields)
-        connection = self._connection
-        if connection is not None and self._core.watching_lines:
-            for line in data.splitlines(keepends=True):
-                self._core.line(connection, Direction.SERVER, line)
-        # aiosmtpd's push() appends the CRLF that the rendering already ends with.
-        await super().push(data[:-2])
+            return b""
+        if scripted is None:
+            data = self._core.persona.render(outcome.situation, outcome.fields)
+        else:
+            data = self._render(scripted, outcome.fields)
+        await self._send(data)
         if outcome.next is Next.CLOSE:
             self.close()
+        return data
+
+    async def _refuse(self, scripted: ScriptedReply) -> None:
+        """Sends a scripted failure instead of running the command (see fakeserver.script)."""
+        await self._send(self._render(scripted, self._conversation.fields))
+        if self._closes(scripted):
+            self.close()
+
+    async def _send(self, data: bytes) -> None:
+        if self._closing:
+            return
+        connection = self._connection
+        if connection is not None:
+            connection.reply_codes.append(int(data[:3]))
+            if self._core.watching_lines:
+                for line in data.splitlines(keepends=True):
+                    self._core.line(connection, Direction.SERVER, line)
+        # aiosmtpd's push() appends the CRLF that the rendering already ends with.
+        await super().push(data[:-2])
+
+    def _render(self, scripted: ScriptedReply, fields: Mapping[str, object]) -> bytes:
+        persona = self._core.persona
+        if isinstance(scripted, Situation):
+            return persona.render(scripted, fields)
+        if isinstance(scripted, RawReply):
+            return b"".join(line.encode("utf-8") + b"\r\n" for line in scripted.lines)
+        return render_lines(persona, scripted, fields)
+
+    def _is_failure(self, scripted: ScriptedReply) -> bool:
+        return reply_code(scripted, self._core.persona.replies) >= 400
+
+    def _closes(self, scripted: ScriptedReply) -> bool:
+        if isinstance(scripted, Situation):
+            return self._core.persona.replies[scripted].closes
+        if isinstance(scripted, RawReply):
+            return scripted.code == 421  # RFC 5321 §3.8: 421 announces the close
+        return scripted.closes
 
     def _on_idle(self) -> None:
         self._idle_timer = None
@@ -404,9 +491,11 @@ class _GmailSMTP(SMTP):
         outcome = self._conversation.idle_timeout()
         data = self._core.persona.render(Situation.IDLE_TIMEOUT, outcome.fields)
         connection = self._connection
-        if connection is not None and self._core.watching_lines:
-            for line in data.splitlines(keepends=True):
-                self._core.line(connection, Direction.SERVER, line)
+        if connection is not None:
+            connection.reply_codes.append(int(data[:3]))
+            if self._core.watching_lines:
+                for line in data.splitlines(keepends=True):
+                    self._core.line(connection, Direction.SERVER, line)
         if isinstance(self.transport, asyncio.WriteTransport):
             self.transport.write(data)
         self.close()
@@ -425,14 +514,16 @@ class _GmailSMTP(SMTP):
             raise RuntimeError("no connection yet")
         return self._connection.conversation
 
-    def _consume_command_line(self, *, secret: bool = False) -> None:
-        self._report_client(self._take_inbound_line(), secret=secret)
+    def _consume_command_line(self, *, secret: bool = False) -> bytes:
+        line = self._inbound.take_line()
+        self._report_client(line, secret=secret)
+        return line
 
     def _take_inbound_line(self) -> bytes:
-        return self._inbound.take_line() if self._inbound is not None else b""
+        return self._inbound.take_line()
 
     def _take_inbound(self, size: int) -> bytes:
-        return self._inbound.take(size) if self._inbound is not None else b""
+        return self._inbound.take(size)
 
     def _report_client(self, data: bytes, *, secret: bool = False) -> None:
         connection = self._connection
@@ -452,7 +543,7 @@ class _GmailSMTP(SMTP):
     def _tls_upgraded(self, transport: asyncio.BaseTransport) -> None:
         # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
         # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
-        discarded = self._inbound.clear() if self._inbound is not None else b""
+        discarded = self._inbound.clear()
         connection = self._connection
         if connection is None:
             return
@@ -504,3 +595,9 @@ class ProtocolFactory:
     @property
     def open_connections(self) -> int:
         return len(self._live)
+
+
+def _extensions(ehlo_reply: bytes) -> frozenset[str]:
+    """The extension keywords an EHLO reply advertises (every line but the first)."""
+    lines = ehlo_reply.decode("utf-8", "replace").splitlines()[1:]
+    return frozenset(line[4:].split(" ")[0].upper() for line in lines if len(line) > 4)

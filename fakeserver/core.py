@@ -25,8 +25,11 @@ from client._redact import SecretRedactor
 from client.transcript import Direction, Line, Recorder, Transcript
 from fakeserver.accounts import Accounts
 from fakeserver.dialogue import Conversation, Listener, Policy, Usage
+from fakeserver.errors import UnexpectedCommand
 from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
 from fakeserver.persona import Persona
+from fakeserver.script import Script
+from fakeserver.sessions import SessionList, SessionRecord
 
 __all__ = ["Connection", "Observer", "ServerCore"]
 
@@ -54,6 +57,10 @@ class Connection:
     tls_cipher: str | None = None
     recorder: Recorder | None = field(default=None, repr=False)
     redactor: SecretRedactor = field(default_factory=SecretRedactor, repr=False)
+    commands: list[str] = field(default_factory=list)
+    reply_codes: list[int] = field(default_factory=list)
+    offered: frozenset[str] = frozenset()
+    pipelined: bool = False
 
     @property
     def session_id(self) -> str:
@@ -105,6 +112,8 @@ class ServerCore:
         starttls_context: the server TLS context for STARTTLS and implicit TLS.
         idle_timeout_s: silence after which the server sends 451 4.4.2 and closes.
         record_transcripts: keep a transcript of every connection in ``transcripts``.
+        script: scripted replies; None: the persona's always.
+        strict: an unrecognized command is an error that ``take_errors()`` returns.
         observers: notified of everything that happens.
         seed: seeds the session-id generator, so a run can be repeated.
         clock: Unix time in seconds.
@@ -120,6 +129,8 @@ class ServerCore:
         tls_context: ssl.SSLContext,
         idle_timeout_s: float,
         record_transcripts: bool,
+        script: Script | None = None,
+        strict: bool = True,
         observers: Sequence[Observer] = (),
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -131,6 +142,8 @@ class ServerCore:
         self.tls_context = tls_context
         self.idle_timeout_s = idle_timeout_s
         self.record_transcripts = record_transcripts
+        self.script = script or Script()
+        self.strict = strict
         self.observers = list(observers)
         self.clock = clock
         self.usage = Usage(clock)
@@ -139,6 +152,7 @@ class ServerCore:
         self._lock = threading.Condition()
         self._errors: list[BaseException] = []
         self._transcripts: list[Transcript] = []
+        self._sessions: list[SessionRecord] = []
 
     # ------------------------------------------------------------------ connections
 
@@ -205,10 +219,25 @@ class ServerCore:
         # Observers first (one writes the transcript file), so that whoever waits for the
         # transcript finds everything about the connection done.
         self._notify("on_close", connection, transcript)
-        if transcript is not None:
-            with self._lock:
+        record = SessionRecord(
+            info=connection.session_info(),
+            commands=tuple(connection.commands),
+            reply_codes=tuple(connection.reply_codes),
+            offered=connection.offered,
+            pipelined=connection.pipelined,
+            messages=connection.conversation.messages_accepted,
+        )
+        with self._lock:
+            self._sessions.append(record)
+            if transcript is not None:
                 self._transcripts.append(transcript)
-                self._lock.notify_all()
+            self._lock.notify_all()
+
+    def unrecognized(self, connection: Connection, line: bytes) -> None:
+        """Notes a command Gmail does not know; an error when the server is strict."""
+        connection.commands.append("?")
+        if self.strict:
+            self.report_error(UnexpectedCommand(connection.id, line.rstrip(b"\r\n")))
 
     # ------------------------------------------------------------------ errors and results
 
@@ -234,23 +263,31 @@ class ServerCore:
         with self._lock:
             return list(self._transcripts)
 
-    def wait_for_transcripts(self, count: int, timeout_s: float) -> list[Transcript]:
+    def wait_for_sessions(self, count: int, timeout_s: float) -> SessionList:
         """Waits until ``count`` connections have closed; raises TimeoutError otherwise."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
-            while len(self._transcripts) < count:
+            while len(self._sessions) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(
                         f"waited {timeout_s} s for {count} closed connection(s); "
-                        f"{len(self._transcripts)} closed"
+                        f"{len(self._sessions)} closed"
                     )
                 self._lock.wait(remaining)
-            return list(self._transcripts)
+            return SessionList(self._sessions)
 
-    def clear_transcripts(self) -> None:
+    @property
+    def sessions(self) -> SessionList:
+        """The connections closed so far, oldest first."""
+        with self._lock:
+            return SessionList(self._sessions)
+
+    def clear_history(self) -> None:
+        """Forgets closed connections' sessions and transcripts."""
         with self._lock:
             self._transcripts.clear()
+            self._sessions.clear()
 
     def _notify(self, method: str, *args: object) -> None:
         for observer in self.observers:

@@ -122,6 +122,11 @@ class Usage:
         self._accepted: dict[str, int] = {}
         self._data_times: dict[str, deque[float]] = {}
 
+    def clear(self) -> None:
+        """Forgets all counts (a new test, a new day)."""
+        self._accepted.clear()
+        self._data_times.clear()
+
     def accepted(self, user: str) -> int:
         """Messages accepted for ``user`` so far."""
         return self._accepted.get(user, 0)
@@ -254,6 +259,11 @@ class Conversation:
         self._pending_chunk: _PendingChunk | None = None
 
     @property
+    def fields(self) -> Mapping[str, object]:
+        """The template fields every reply of this connection can use."""
+        return self._fields
+
+    @property
     def in_sasl_exchange(self) -> bool:
         """True while the next client line answers a 334 challenge (and must be redacted)."""
         return self._exchange is not None
@@ -291,6 +301,16 @@ class Conversation:
                 return self._say(gate.value)
         handler: Callable[[Conversation, str, str], Outcome] = _HANDLERS[verb]
         return handler(self, verb, argument)
+
+    def abandon_exchange(self) -> None:
+        """A scripted failure answered a SASL response: the AUTH exchange is over."""
+        self._exchange = None
+
+    def abandon_transaction(self) -> None:
+        """A scripted failure answered end of data or a BDAT chunk: the transaction is over
+        (RFC 5321 §4.1.1.4: after the reply to the data, the transaction is reset)."""
+        self._transaction = None
+        self._pending_chunk = None
 
     def tls_started(self) -> None:
         """The STARTTLS handshake finished. Gmail keeps the greeting (replies.md §5)."""

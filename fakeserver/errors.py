@@ -6,10 +6,16 @@
     ├── ConfigurationError               a setting that cannot work; says what to change
     │   ├── PersonaError                 a persona file breaks an invariant
     │   ├── AccountError                 a malformed --account / account setting
-    │   └── CertificateError             certificates cannot be made, read or written
+    │   ├── CertificateError             certificates cannot be made, read or written
+    │   └── ScriptError                  a script names an unknown step, reply or lifetime
     └── ServerThreadError (AssertionError)
-                                         something failed inside the server thread; re-raised
-                                         in the test thread by ``FakeGmail.check()``
+                                         what went wrong for a test, re-raised in the test
+                                         thread by ``FakeGmail.check()``:
+        ├── UnexpectedCommand            the client sent a command Gmail does not know
+        └── UnmetExpectation             a scripted reply with a limited lifetime was not used up
+
+``ServerThreadError`` is raised with every error collected; its subclasses also appear in
+its ``errors`` list, so a test can look for a particular one.
 
 Errors carry structured attributes and build their own message; no caller parses text.
 """
@@ -22,7 +28,10 @@ __all__ = [
     "ConfigurationError",
     "FakeServerError",
     "PersonaError",
+    "ScriptError",
     "ServerThreadError",
+    "UnexpectedCommand",
+    "UnmetExpectation",
 ]
 
 
@@ -56,6 +65,10 @@ class CertificateError(ConfigurationError):
     """Certificates cannot be generated, read or written."""
 
 
+class ScriptError(ConfigurationError):
+    """A script names an unknown step or reply, or an impossible lifetime."""
+
+
 class ServerThreadError(FakeServerError, AssertionError):
     """Errors raised inside the server thread, collected for the test that caused them.
 
@@ -69,3 +82,29 @@ class ServerThreadError(FakeServerError, AssertionError):
         detail = "; ".join(f"{type(error).__name__}: {error}" for error in errors)
         super().__init__(f"{len(errors)} error(s) in the fake server: {detail}")
         self.errors = errors
+
+
+class UnexpectedCommand(FakeServerError, AssertionError):
+    """The client sent a command Gmail does not know (it was answered 502 5.5.1).
+
+    Attributes:
+        connection_id: the connection it came on.
+        line: the line as received.
+    """
+
+    def __init__(self, connection_id: int, line: bytes) -> None:
+        super().__init__(f"connection {connection_id}: unrecognized command {line!r}")
+        self.connection_id = connection_id
+        self.line = line
+
+
+class UnmetExpectation(FakeServerError, AssertionError):
+    """A scripted reply with a limited lifetime was not used up by the end of the test.
+
+    Attributes:
+        expectations: a description of each one, with how often it was used.
+    """
+
+    def __init__(self, expectations: list[str]) -> None:
+        super().__init__("scripted replies never (fully) used: " + "; ".join(expectations))
+        self.expectations = expectations

@@ -124,6 +124,18 @@ class Runner:
             addresses.append(Address(host, port))
         return tuple(addresses)
 
+    def abort_connections(self) -> None:
+        """Drops every open connection and waits until they are gone; listeners stay."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        future = asyncio.run_coroutine_threadsafe(self._abort_all(), loop)
+        future.result(self._timeout_s)
+
+    async def _abort_all(self) -> None:
+        for factory in self._factories:
+            await factory.close_all(timeout_s=self._timeout_s / 2)
+
     def stop(self) -> None:
         """Closes the listeners and every open connection, then ends the thread. Idempotent."""
         loop, thread = self._loop, self._thread
@@ -146,8 +158,7 @@ class Runner:
     async def _shutdown(self) -> None:
         for server in self._servers:
             server.close()
-        for factory in self._factories:
-            await factory.close_all(timeout_s=self._timeout_s / 2)
+        await self._abort_all()
         current = asyncio.current_task()
         leftovers = [task for task in asyncio.all_tasks() if task is not current]
         for task in leftovers:

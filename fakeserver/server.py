@@ -27,11 +27,13 @@ from client.transcript import Transcript
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, Accounts
 from fakeserver.core import Observer, ServerCore
 from fakeserver.dialogue import Listener, Policy
-from fakeserver.errors import ConfigurationError, ServerThreadError
+from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
 from fakeserver.outbox import CapturedMessage, Outbox
 from fakeserver.persona import Persona, load_persona
 from fakeserver.recording import TranscriptFiles
 from fakeserver.runner import Address, ListenerSpec, Runner
+from fakeserver.script import Script
+from fakeserver.sessions import SessionList
 from fakeserver.tls import Certificates, client_context, default_certificates, server_context
 
 __all__ = ["FakeGmail", "ServerOptions"]
@@ -55,6 +57,8 @@ class ServerOptions:
             (Gmail: 10 to 15 minutes).
         record_transcripts: keep a transcript of every connection in ``transcripts``.
         record_dir: also write each connection's transcript into this directory.
+        strict: a command Gmail does not know is an error that ``check()`` raises, since
+            it is usually a bug in the client under test.
         seed: seeds the session-id generator, for repeatable runs.
     """
 
@@ -70,9 +74,12 @@ class ServerOptions:
     idle_timeout_s: float = 600.0
     record_transcripts: bool = True
     record_dir: Path | None = None
+    strict: bool = True
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        # A tuple keeps the options hashable, so the pytest plugin can share servers.
+        object.__setattr__(self, "accounts", tuple(self.accounts))
         if not self.idle_timeout_s > 0:
             raise ConfigurationError(
                 "idle_timeout_s", f"{self.idle_timeout_s} must be a positive number of seconds"
@@ -119,6 +126,8 @@ class FakeGmail:
             idle_timeout_s=self.options.idle_timeout_s,
             record_transcripts=self.options.record_transcripts
             or self.options.record_dir is not None,
+            script=Script(),
+            strict=self.options.strict,
             observers=watchers,
             seed=self.options.seed,
         )
@@ -209,7 +218,26 @@ class FakeGmail:
         Raises:
             TimeoutError: fewer connections closed within ``timeout_s``.
         """
-        return self._core.wait_for_transcripts(count, timeout_s)
+        self._core.wait_for_sessions(count, timeout_s)
+        return self._core.transcripts
+
+    @property
+    def sessions(self) -> SessionList:
+        """What the client did on each closed connection, with assertions on it."""
+        return self._core.sessions
+
+    def wait_for_sessions(self, count: int = 1, timeout_s: float = 5.0) -> SessionList:
+        """Waits until ``count`` connections have closed; see :mod:`fakeserver.sessions`.
+
+        Raises:
+            TimeoutError: fewer connections closed within ``timeout_s``.
+        """
+        return self._core.wait_for_sessions(count, timeout_s)
+
+    @property
+    def script(self) -> Script:
+        """Scripted replies for this server: ``gmail.script.on("rcpt", nth=2).reply(...)``."""
+        return self._core.script
 
     @property
     def errors(self) -> list[BaseException]:
@@ -217,20 +245,35 @@ class FakeGmail:
         return self._core.errors
 
     def check(self) -> None:
-        """Re-raises, in the calling thread, what went wrong in the server thread.
+        """Re-raises, in the calling thread, what went wrong for this test.
+
+        That is: errors raised in the server thread, commands Gmail does not know (when the
+        options are strict), and scripted replies with a limited lifetime that were not used
+        up. They are forgotten once raised.
 
         Raises:
-            ServerThreadError: one or more errors happened; they are then forgotten.
+            ServerThreadError: with every problem in its ``errors`` list.
         """
         errors = self._core.take_errors()
+        unmet = self._core.script.unmet()
+        if unmet:
+            errors.append(UnmetExpectation(unmet))
+            self._core.script.clear()
         if errors:
             raise ServerThreadError(errors)
 
     def reset(self) -> None:
-        """Forgets messages, transcripts and errors, keeping the server running."""
+        """Makes the running server as good as new for the next test.
+
+        Drops open connections, and forgets messages, sessions, transcripts, errors and the
+        script. Connections and their counters start afresh; ports and certificates stay.
+        """
+        self._runner.abort_connections()
         self.outbox.clear()
-        self._core.clear_transcripts()
+        self._core.clear_history()
         self._core.take_errors()
+        self._core.script.clear()
+        self._core.usage.clear()
 
     def _address(self, listener: Listener) -> Address:
         address = self._addresses.get(listener)

@@ -15,7 +15,7 @@ from client.transcript import Direction, dump
 from fakeserver.accounts import Account
 from fakeserver.core import Connection
 from fakeserver.dialogue import Listener
-from fakeserver.errors import ConfigurationError, ServerThreadError
+from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
 from fakeserver.outbox import CapturedMessage
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
@@ -148,8 +148,8 @@ def test_an_over_long_sasl_response_is_refused_and_closed(gmail: FakeGmail) -> N
         b"QUIT now please\r\n",
     ],
 )
-def test_garbage_gets_an_smtp_answer_never_a_traceback(gmail: FakeGmail, garbage: bytes) -> None:
-    with smtps(gmail) as raw:
+def test_garbage_gets_an_smtp_answer_never_a_traceback(garbage: bytes) -> None:
+    with FakeGmail(ServerOptions(strict=False)) as gmail, smtps(gmail) as raw:
         raw.command("EHLO x")
         reply = raw.command(garbage)
         assert reply, "the server answered"
@@ -157,9 +157,17 @@ def test_garbage_gets_an_smtp_answer_never_a_traceback(gmail: FakeGmail, garbage
             assert re.fullmatch(rb"[2-5]\d\d[ -].*\r\n", line), line
             assert b"Traceback" not in line
             assert b"Error:" not in line
-    assert gmail.errors == []
-    with smtps(gmail) as other:
-        assert other.text("NOOP").startswith("250")
+        assert gmail.errors == []
+        with smtps(gmail) as other:
+            assert other.text("NOOP").startswith("250")
+
+
+def test_an_unknown_command_fails_the_test_when_strict(gmail: FakeGmail) -> None:
+    with smtps(gmail) as raw:
+        assert raw.text("HELLO there").startswith("502 5.5.1 Unrecognized command.")
+    with pytest.raises(ServerThreadError, match=r"unrecognized command b'HELLO there'") as caught:
+        gmail.check()
+    assert isinstance(caught.value.errors[0], UnexpectedCommand)
 
 
 def test_tls_garbage_on_the_implicit_port_is_dropped_quietly(gmail: FakeGmail) -> None:
