@@ -17,9 +17,9 @@ from typing import Final, Protocol
 
 from client._events import Command
 from client._redact import SecretRedactor
-from client._wire import display_line, split_wire_lines
+from client._wire import split_wire_lines
 from client.errors import ConnectionLostError, SMTPTimeoutError, TLSNegotiationError
-from client.transcript import Direction
+from client.transcript import Direction, Line, format_line
 
 __all__ = ["TranscriptSink", "Transport"]
 
@@ -217,4 +217,4 @@ class Transport:
             # in pieces, and a skipped piece could let the rest of a secret through.
             shown = self._log_redactor.client_line(data, sasl_response=sasl_response)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s: %s", direction.value, display_line(shown))
+            log.debug("%s", format_line(Line(direction, shown)))

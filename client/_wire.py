@@ -32,7 +32,6 @@ __all__ = [
     "REPLY_LINES_LIMIT",
     "REPLY_LINE_LIMIT_OCTETS",
     "ReplyReader",
-    "display_line",
     "dot_stuff",
     "encode_command_line",
     "encode_message_data",
@@ -225,20 +224,3 @@ def encode_message_data(data: bytes) -> bytes:
 def split_wire_lines(data: bytes) -> list[bytes]:
     """Split bytes after each LF, keeping terminators; a trailing piece without LF is kept."""
     return [piece for piece in re.split(rb"(?<=\n)", data) if piece]
-
-
-def display_line(data: bytes) -> str:
-    """A wire line as readable text: terminator removed, a bare LF shown as ``\\n``, other
-    control characters and invalid UTF-8 escaped, so one wire line is one printed line."""
-    if data.endswith(CRLF):
-        body, ending = data[:-2], ""
-    elif data.endswith(b"\n"):
-        body, ending = data[:-1], "\\n"
-    else:
-        body, ending = data, ""
-    text = body.decode("utf-8", "backslashreplace")
-    escaped = "".join(
-        character if character.isprintable() or character == " " else repr(character)[1:-1]
-        for character in text
-    )
-    return escaped + ending

@@ -11,7 +11,6 @@ from client._wire import (
     MAX_TEXT_LINE_OCTETS,
     REPLY_LINE_LIMIT_OCTETS,
     REPLY_LINES_LIMIT,
-    display_line,
     dot_stuff,
     encode_command_line,
     encode_message_data,
@@ -242,17 +241,3 @@ def test_command_line_limit() -> None:
 def test_split_wire_lines_keeps_terminators_and_a_trailing_piece() -> None:
     assert split_wire_lines(b"a\r\nb\nc") == [b"a\r\n", b"b\n", b"c"]
     assert split_wire_lines(b"") == []
-
-
-@pytest.mark.parametrize(
-    ("data", "shown"),
-    [
-        (b"EHLO x\r\n", "EHLO x"),
-        (b"EHLO x\n", "EHLO x\\n"),
-        (b"a\tb\x00\r\n", "a\\tb\\x00"),
-        (b"\xff\r\n", "\\xff"),
-        ("é\r\n".encode(), "é"),
-    ],
-)
-def test_display_line(data: bytes, shown: str) -> None:
-    assert display_line(data) == shown
