@@ -184,6 +184,10 @@ class ServerCore:
         self._notify("on_open", connection)
         return connection
 
+    def reseed(self, seed: int) -> None:
+        """Restarts the session-id generator from ``seed`` (called between tests)."""
+        self._rng.seed(seed)
+
     @property
     def watching_lines(self) -> bool:
         """Whether anyone needs the lines; when not, the adapter skips reporting them."""

@@ -262,6 +262,10 @@ class FakeGmail:
         if errors:
             raise ServerThreadError(errors)
 
+    def reseed(self, seed: int) -> None:
+        """Makes the session ids of the connections that follow repeatable from ``seed``."""
+        self._core.reseed(seed)
+
     def reset(self) -> None:
         """Makes the running server as good as new for the next test.
 

@@ -1,0 +1,157 @@
+"""The pytest plugin: a fake Gmail in every test, one fixture away.
+
+Installing smtprig registers this module through the ``pytest11`` entry point, so a test
+only has to ask for ``fake_gmail``::
+
+    def test_welcome_mail(fake_gmail):
+        send_welcome(host=fake_gmail.smtps.host, port=fake_gmail.smtps.port, ...)
+        [message] = fake_gmail.outbox.wait_for(1)
+        assert message.message["Subject"] == "Welcome"
+
+Fixtures:
+
+``fake_gmail`` (function scope)
+    A running :class:`~fakeserver.server.FakeGmail` with an empty outbox, no script and no
+    history. At teardown, whatever went wrong in the server thread, a command Gmail does not
+    know and an unused limited script fail the test (as an error at teardown).
+``fake_gmail_options`` (function scope; override it to configure)
+    The :class:`~fakeserver.server.ServerOptions`, built from the two below.
+``fake_gmail_accounts``, ``fake_gmail_policy`` (function scope; override them)
+    Who may log in, and the optional Gmail behaviours (quota, rate limit, login limit).
+``fake_gmail_certificates``, ``fake_gmail_ssl_context`` (session scope)
+    The in-memory CA bundle and a client ``ssl.SSLContext`` that trusts it.
+
+How it stays fast: servers are started once per distinct options and per pytest process
+(so ``pytest -n 2`` gives each worker its own, on its own ports) and are reset between tests
+instead of restarted: reset drops open connections, forgets messages, sessions, transcripts,
+errors and script, and reseeds the session ids from the test's node id. No fixed port, no
+global state, no environment variable.
+
+Importing this module is cheap (it is loaded in every pytest run of a project that installs
+smtprig); the server code is imported when a fixture is first used.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    import ssl
+
+    from fakeserver.accounts import Account
+    from fakeserver.dialogue import Policy
+    from fakeserver.server import FakeGmail, ServerOptions
+    from fakeserver.tls import Certificates
+
+__all__ = [
+    "fake_gmail",
+    "fake_gmail_accounts",
+    "fake_gmail_certificates",
+    "fake_gmail_options",
+    "fake_gmail_policy",
+    "fake_gmail_ssl_context",
+]
+
+
+class _Servers:
+    """The servers of one pytest process, one per distinct options."""
+
+    def __init__(self) -> None:
+        self._running: dict[ServerOptions, FakeGmail] = {}
+
+    def get(self, options: ServerOptions) -> tuple[FakeGmail, bool]:
+        """A running server for ``options``, and whether it is shared (to reset, not stop)."""
+        from fakeserver.server import FakeGmail
+
+        try:
+            server = self._running.get(options)
+        except TypeError:  # unhashable options (e.g. a Persona object): not shared
+            return FakeGmail(options).start(), False
+        if server is None:
+            server = FakeGmail(options).start()
+            self._running[options] = server
+        return server, True
+
+    def stop_all(self) -> None:
+        for server in self._running.values():
+            server.stop()
+        self._running.clear()
+
+
+@pytest.fixture(scope="session")
+def _fake_gmail_servers() -> Iterator[_Servers]:
+    servers = _Servers()
+    yield servers
+    servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def fake_gmail_certificates() -> Certificates:
+    """The CA and server certificate every fake Gmail of this process presents."""
+    from fakeserver.tls import default_certificates
+
+    return default_certificates()
+
+
+@pytest.fixture(scope="session")
+def fake_gmail_ssl_context(fake_gmail_certificates: Certificates) -> ssl.SSLContext:
+    """A client context that trusts the fake's CA and checks host names."""
+    from fakeserver.tls import client_context
+
+    return client_context(fake_gmail_certificates)
+
+
+@pytest.fixture
+def fake_gmail_accounts() -> Sequence[Account]:
+    """Who may log in; override to add or replace accounts."""
+    from fakeserver.accounts import DEFAULT_ACCOUNT
+
+    return (DEFAULT_ACCOUNT,)
+
+
+@pytest.fixture
+def fake_gmail_policy() -> Policy:
+    """Optional Gmail behaviours (all off); override to switch some on."""
+    from fakeserver.dialogue import Policy
+
+    return Policy()
+
+
+@pytest.fixture
+def fake_gmail_options(
+    fake_gmail_accounts: Sequence[Account],
+    fake_gmail_policy: Policy,
+    fake_gmail_certificates: Certificates,
+) -> ServerOptions:
+    """The server's settings; override for anything the other fixtures do not cover."""
+    from fakeserver.server import ServerOptions
+
+    return ServerOptions(
+        accounts=tuple(fake_gmail_accounts),
+        policy=fake_gmail_policy,
+        certificates=fake_gmail_certificates,
+    )
+
+
+@pytest.fixture
+def fake_gmail(
+    request: pytest.FixtureRequest,
+    _fake_gmail_servers: _Servers,
+    fake_gmail_options: ServerOptions,
+) -> Iterator[FakeGmail]:
+    """A fake Gmail, fresh for this test; see the module docstring."""
+    server, shared = _fake_gmail_servers.get(fake_gmail_options)
+    # Session ids follow the test, so a failing test's transcripts repeat exactly.
+    server.reseed(zlib.crc32(request.node.nodeid.encode()))
+    try:
+        yield server
+        server.check()
+    finally:
+        if shared:
+            server.reset()
+        else:
+            server.stop()
