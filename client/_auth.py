@@ -1,18 +1,27 @@
-"""SASL mechanisms for SMTP AUTH (RFC 4954): what the client says, never how it is sent.
+"""SASL for SMTP AUTH (RFC 4954): what the client says, never how it is sent. No I/O.
 
 A mechanism gives the initial response (or None) and answers each later 334 challenge by its
-position. It works on raw bytes; base64 and line framing belong to the protocol core. When the
-initial response is not sent on the AUTH line (the caller chose so, or the line would be too
-long), the driver sends it in answer to the server's first, empty challenge (RFC 4954 §4), so
-``respond`` only ever sees the challenges that come after it.
+position. It works on raw bytes; base64 and line framing belong to the protocol core.
+``SASLConversation`` runs one exchange: whether the initial response fits on the AUTH line,
+and which answer each challenge gets. When the initial response is not on the AUTH line (the
+caller chose so, or the line would be too long), it answers the server's first, empty
+challenge (RFC 4954 §4), so a mechanism's ``respond`` only sees the challenges after it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
-__all__ = ["Login", "Plain", "SASLMechanism", "XOAuth2"]
+from client._events import Reply
+from client._wire import MAX_COMMAND_LINE_OCTETS
+
+__all__ = ["MAX_SASL_CHALLENGES", "Login", "Plain", "SASLConversation", "SASLMechanism", "XOAuth2"]
+
+MAX_SASL_CHALLENGES: Final = 8
+"""No mechanism here needs more than two challenges; a server sending more is stuck."""
 
 
 class SASLMechanism(Protocol):
@@ -102,3 +111,50 @@ class XOAuth2:
 
     def respond(self, step: int, challenge: bytes) -> bytes | None:
         return b"" if step == 0 else None
+
+
+class SASLConversation:
+    """One SASL exchange for ``mechanism``: the AUTH line's initial response, then the answer
+    to each 334 challenge.
+
+    Args:
+        mechanism: the mechanism to run.
+        send_initial_response: put the initial response on the AUTH line if it fits.
+
+    Attributes:
+        initial_response: what goes on the AUTH line, or None.
+    """
+
+    def __init__(self, mechanism: SASLMechanism, *, send_initial_response: bool = True) -> None:
+        self._mechanism = mechanism
+        initial = mechanism.initial_response()
+        if initial is not None and send_initial_response:
+            # RFC 4954 §4: if the initial response would make the AUTH line too long, send it
+            # after the server's empty challenge instead.
+            octets = len(f"AUTH {mechanism.name} ") + len(base64.b64encode(initial)) + 2
+            send_initial_response = octets <= MAX_COMMAND_LINE_OCTETS
+        self.initial_response = initial if send_initial_response else None
+        self._owed = None if send_initial_response else initial
+        self._step = 0
+        self._challenges = 0
+
+    def answer(self, challenge: Reply) -> bytes | None:
+        """The answer to a 334 ``challenge``; None means cancel (no answer, or too many)."""
+        self._challenges += 1
+        if self._challenges > MAX_SASL_CHALLENGES:
+            return None
+        if self._owed is not None:
+            owed, self._owed = self._owed, None
+            return owed
+        self._step += 1
+        return self._mechanism.respond(self._step - 1, _decode(challenge))
+
+
+def _decode(challenge: Reply) -> bytes:
+    """A challenge's payload. It should be base64 (RFC 4954 §4); text that is not is passed on
+    as is, since LOGIN and XOAUTH2 answer without reading it."""
+    text = challenge.lines[0].strip()
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text.encode()

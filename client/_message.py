@@ -1,9 +1,11 @@
-"""Turning a message into an SMTP envelope and data, without I/O.
+"""Turning a message into an SMTP envelope and data, and judging the replies, without I/O.
 
-Decides the sender and recipients, the bytes to send, and the MAIL parameters the server's
-capabilities require (SIZE, BODY=8BITMIME, SMTPUTF8), so that the driver only has to send them.
-A message the server cannot take as is (8-bit data without 8BITMIME, non-ASCII addresses
-without SMTPUTF8) is refused here, before any byte is sent.
+``prepare_envelope`` decides the sender and recipients, the bytes to send, and the MAIL
+parameters the server's capabilities require (SIZE, BODY=8BITMIME, SMTPUTF8), so that the
+driver only has to send them. A message the server cannot take as is (8-bit data without
+8BITMIME, non-ASCII addresses without SMTPUTF8) is refused here, before any byte is sent.
+``judge_envelope`` reads the replies to MAIL, RCPT and DATA and says whether the data can
+follow, and if not, which refusal explains why.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from client._events import Capabilities
+from client._events import Capabilities, Exchange, Reply, Verb
 from client._wire import normalize_line_endings
 from client.errors import LocalProtocolError
 
-__all__ = ["Envelope", "prepare_envelope"]
+__all__ = ["Envelope", "Verdict", "judge_envelope", "prepare_envelope"]
 
 # Headers that name recipients who must not see each other (RFC 5322 §3.6.3); they are used for
 # the envelope and then removed from the data, as every mail client does.
@@ -121,3 +123,39 @@ def _serialize(message: EmailMessage, *, utf8: bool) -> bytes:
     # UTF-8, which is allowed only in an SMTPUTF8 transaction (RFC 6532 §3).
     policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
     return without_blind.as_bytes(policy=policy)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How the envelope of one message went.
+
+    Attributes:
+        accepted: recipients the server accepted.
+        refused: refused recipients, each with its reply.
+        failure: the exchange whose refusal stops the message, or None if the data can follow.
+    """
+
+    accepted: tuple[str, ...]
+    refused: tuple[tuple[str, Reply], ...]
+    failure: Exchange | None
+
+
+def judge_envelope(recipients: Sequence[str], exchanges: Sequence[Exchange]) -> Verdict:
+    """Judge the replies to MAIL, the RCPTs and DATA, in order; the list may stop early.
+
+    The data can follow only if the last exchange is DATA answered with 354. Otherwise, with a
+    recipient accepted, the last exchange is what failed; without one, the first refusal (of
+    MAIL or of the first recipient) says why. A 421 always wins: the server is closing
+    (RFC 5321 §3.8).
+    """
+    replies = [exchange.reply for exchange in exchanges if exchange.command.verb is Verb.RCPT]
+    pairs = list(zip(recipients, replies, strict=False))
+    accepted = tuple(to for to, reply in pairs if reply.is_completion)
+    refused = tuple((to, reply) for to, reply in pairs if not reply.is_completion)
+    last = exchanges[-1]
+    failure: Exchange | None = None
+    if last.command.verb is not Verb.DATA or not last.reply.is_intermediate:
+        failure = last
+        if not accepted and last.reply.code != 421:
+            failure = next((item for item in exchanges if item.reply.code >= 400), last)
+    return Verdict(accepted, refused, failure)

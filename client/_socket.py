@@ -12,10 +12,9 @@ aside: bytes go out exactly as given and replies are parsed, never judged.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import ipaddress
+import logging
 import os
 import ssl
 import warnings
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from typing import Concatenate, Final, ParamSpec, Self, TypeVar
 
-from client._auth import Login, Plain, SASLMechanism, XOAuth2
+from client._auth import Login, Plain, SASLConversation, SASLMechanism, XOAuth2
 from client._events import (
     Capabilities,
     ConnectionClosed,
@@ -32,12 +31,13 @@ from client._events import (
     SendResult,
     Verb,
 )
-from client._message import prepare_envelope
+from client._message import judge_envelope, prepare_envelope
 from client._protocol import ClientProtocol, ClientState
 from client._transport import TranscriptSink, Transport
-from client._wire import MAX_COMMAND_LINE_OCTETS, ReplyReader
+from client._wire import ReplyReader
 from client.errors import (
     ConnectionLostError,
+    PermanentReplyError,
     ProtocolError,
     RemoteProtocolError,
     ReplyError,
@@ -48,12 +48,11 @@ from client.errors import (
 
 __all__ = ["DEFAULT_TIMEOUT_S", "SMTPClient"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT_S: Final = 30.0
 """Seconds allowed for each operation. RFC 5321 §4.5.3.2 suggests minutes for a relay; a test
 tool should fail fast, and callers sending large messages can raise it."""
-
-_MAX_SASL_CHALLENGES: Final = 8
-"""No mechanism we speak needs more than two challenges; a server sending more is stuck."""
 
 _FATAL = (ProtocolError, ConnectionLostError, SMTPTimeoutError, TLSNegotiationError)
 
@@ -146,7 +145,11 @@ class SMTPClient:
         transport = Transport.open(
             host, port, timeout_s=timeout_s, server_hostname=tls_hostname, recorder=recorder
         )
-        client = cls(transport, ssl_context=ssl_context, local_hostname=local_hostname)
+        try:
+            client = cls(transport, ssl_context=ssl_context, local_hostname=local_hostname)
+        except BaseException:
+            transport.close()
+            raise
         try:
             if implicit_tls:
                 transport.start_tls(client._tls_context(), transport.deadline())
@@ -186,6 +189,13 @@ class SMTPClient:
     def helo(self, name: str | None = None) -> Reply:
         """HELO, for servers that refuse EHLO; ``capabilities`` becomes empty."""
         return self._command(self._core.helo(name or self.local_hostname))
+
+    def identify(self, name: str | None = None) -> Reply:
+        """EHLO, or HELO if the server refuses EHLO with a 5yz reply (RFC 5321 §3.2)."""
+        try:
+            return self.ehlo(name)
+        except PermanentReplyError:
+            return self.helo(name)
 
     @_closes_on_failure
     def starttls(self, *, send_ehlo: bool = True) -> Reply:
@@ -227,32 +237,18 @@ class SMTPClient:
             RemoteProtocolError: a challenge the mechanism has no answer for; the exchange
                 is cancelled with ``*`` and the connection closed.
         """
-        initial = mechanism.initial_response()
-        if initial is not None and send_initial_response:
-            # RFC 4954 §4: if the initial response would make the AUTH line too long, send it
-            # after the server's empty challenge instead.
-            line_octets = len(f"AUTH {mechanism.name} ") + len(base64.b64encode(initial)) + 2
-            send_initial_response = line_octets <= MAX_COMMAND_LINE_OCTETS
-        owed = None if send_initial_response else initial
-        inline = initial if send_initial_response else None
-        exchange = self._exchange(self._core.auth(mechanism.name, inline))
-        step = 0
-        for _ in range(_MAX_SASL_CHALLENGES):
-            if not exchange.reply.is_intermediate:
-                return self._reply_or_raise(exchange)
-            answer: bytes | None = owed
-            if owed is not None:
-                owed = None
-            else:
-                answer = mechanism.respond(step, _decode_challenge(exchange.reply))
-                step += 1
+        conversation = SASLConversation(mechanism, send_initial_response=send_initial_response)
+        exchange = self._exchange(self._core.auth(mechanism.name, conversation.initial_response))
+        # Bounded: the conversation stops answering after MAX_SASL_CHALLENGES challenges.
+        while exchange.reply.is_intermediate:
+            answer = conversation.answer(exchange.reply)
             if answer is None:
                 self._exchange(self._core.sasl_cancel())
                 raise RemoteProtocolError(
                     f"{mechanism.name} has no answer to {exchange.reply}", reply=exchange.reply
                 )
             exchange = self._exchange(self._core.sasl_response(answer), sasl_response=True)
-        raise RemoteProtocolError(f"more than {_MAX_SASL_CHALLENGES} SASL challenges")
+        return self._reply_or_raise(exchange)
 
     @_closes_on_failure
     def mail(self, sender: str, *, parameters: Sequence[str] = ()) -> Reply:
@@ -326,7 +322,7 @@ class SMTPClient:
                 is then the first recipient's). The transaction is reset; the session goes on.
         """
         if self.state is ClientState.GREETED:
-            self.ehlo()
+            self.identify()
         envelope = prepare_envelope(
             message, self.capabilities or Capabilities(), sender=sender, recipients=recipients
         )
@@ -347,22 +343,13 @@ class SMTPClient:
                 if exchanges and not self._core.allows(verb):
                     break
                 exchanges.append(self._exchange(encode()))
-        outcomes = [item.reply for item in exchanges if item.command.verb is Verb.RCPT]
-        pairs = list(zip(envelope.recipients, outcomes, strict=False))
-        accepted = tuple(to for to, reply in pairs if reply.code < 400)
-        refused = tuple((to, reply) for to, reply in pairs if reply.code >= 400)
-        last = exchanges[-1]
-        if last.command.verb is not Verb.DATA or last.reply.code >= 400:
-            # With a recipient accepted, the last step is what failed; without one, the first
-            # refusal (of MAIL or of the first recipient) says why.
-            failure = last
-            if not accepted and self.state is not ClientState.CLOSED:
-                failure = next(item for item in exchanges if item.reply.code >= 400)
+        verdict = judge_envelope(envelope.recipients, exchanges)
+        if verdict.failure is not None:
             if self.state in (ClientState.MAIL, ClientState.RCPT):
                 self._exchange(self._core.rset())
-            raise ReplyError.for_reply(failure.reply, failure.command)
+            raise ReplyError.for_reply(verdict.failure.reply, verdict.failure.command)
         reply = self._command(self._core.message_data(envelope.data))
-        return SendResult(reply, accepted, refused)
+        return SendResult(reply, verdict.accepted, verdict.refused)
 
     def take_over(self) -> None:
         """Enter raw mode: from now on only ``send_bytes``, ``read_reply`` and
@@ -430,8 +417,8 @@ class SMTPClient:
         try:
             if not self.closed and self._core.allows(Verb.QUIT):
                 self.quit()
-        except SMTPError:
-            pass
+        except SMTPError as error:
+            log.debug("QUIT on leaving the block failed: %s", error)
         finally:
             self.close()
 
@@ -484,16 +471,6 @@ class SMTPClient:
             # Loaded on first use: reading the system trust store costs tens of milliseconds.
             self._ssl_context = ssl.create_default_context()
         return self._ssl_context
-
-
-def _decode_challenge(reply: Reply) -> bytes:
-    """A 334 challenge's payload. It should be base64 (RFC 4954 §4); text that is not is
-    passed on as is, since LOGIN and XOAUTH2 answer without reading it."""
-    text = reply.lines[0].strip()
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return text.encode()
 
 
 def _address_literal(address: str) -> str:

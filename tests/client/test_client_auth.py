@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from client import Login, Plain, XOAuth2
+from client import Login, Plain, Reply, XOAuth2
+from client._auth import MAX_SASL_CHALLENGES, SASLConversation
 
 
 def test_plain_is_authzid_nul_user_nul_password() -> None:
@@ -54,3 +55,54 @@ def test_secrets_stay_out_of_repr() -> None:
     assert "secret" not in repr(Login("alice", "secret"))
     assert "secret" not in repr(Plain("alice", "secret"))
     assert "ya29" not in repr(XOAuth2("alice", "ya29.token"))
+
+
+def challenge(text: str) -> Reply:
+    return Reply(334, (text,))
+
+
+def test_a_conversation_puts_a_short_initial_response_on_the_auth_line() -> None:
+    conversation = SASLConversation(Plain("tim", "tanstaaftanstaaf"))
+    assert conversation.initial_response == b"\0tim\0tanstaaftanstaaf"
+    assert conversation.answer(challenge("")) is None
+
+
+def test_a_conversation_sends_a_long_initial_response_after_the_empty_challenge() -> None:
+    # RFC 4954 §4: the AUTH line must stay within 512 octets.
+    mechanism = XOAuth2("alice@example.test", "t" * 600)
+    conversation = SASLConversation(mechanism)
+    assert conversation.initial_response is None
+    assert conversation.answer(challenge("")) == mechanism.initial_response()
+    # The error challenge that may follow is the mechanism's first.
+    assert conversation.answer(challenge("eyJzdGF0dXMiOiI0MDAifQ==")) == b""
+
+
+def test_a_conversation_without_initial_response_when_asked() -> None:
+    conversation = SASLConversation(Plain("a", "b"), send_initial_response=False)
+    assert conversation.initial_response is None
+    assert conversation.answer(challenge("")) == b"\0a\0b"
+
+
+def test_login_conversation_decodes_challenges_and_tolerates_bad_base64() -> None:
+    conversation = SASLConversation(Login("alice", "secret"))
+    assert conversation.initial_response is None
+    assert conversation.answer(challenge("VXNlcm5hbWU6")) == b"alice"
+    # Transcript 33: a masked prompt that is not base64 is answered all the same.
+    assert conversation.answer(challenge("xxxxxxxxxs")) == b"secret"
+    assert conversation.answer(challenge("UGFzc3dvcmQ6")) is None
+
+
+def test_a_conversation_gives_up_after_too_many_challenges() -> None:
+    class Chatty:
+        name = "CHATTY"
+
+        def initial_response(self) -> bytes | None:
+            return None
+
+        def respond(self, step: int, challenge: bytes) -> bytes | None:
+            return b"more"
+
+    conversation = SASLConversation(Chatty())
+    answers = [conversation.answer(challenge("")) for _ in range(MAX_SASL_CHALLENGES + 1)]
+    assert answers[-1] is None
+    assert answers[:-1] == [b"more"] * MAX_SASL_CHALLENGES

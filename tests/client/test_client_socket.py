@@ -530,3 +530,43 @@ def test_the_ehlo_name_defaults_to_our_address_literal() -> None:
         assert client.local_hostname == "[127.0.0.1]"
         client.ehlo("client.example")
         client.helo()
+
+
+def test_send_message_falls_back_to_helo_when_ehlo_is_refused() -> None:
+    def script(peer: Peer) -> None:
+        peer.send(GREETING)
+        peer.expect(EHLO_LINE)
+        peer.send(b"502 5.5.1 Unrecognized command.\r\n")
+        peer.expect(b"HELO [127.0.0.1]\r\n")
+        peer.send(b"250 old.example\r\n")
+        # No SIZE, no 8BITMIME, no PIPELINING after HELO: plain MAIL, one command at a time.
+        peer.expect(b"MAIL FROM:<a@example.test>\r\n")
+        peer.send(b"250 OK\r\n")
+        for _ in range(2):
+            peer.read_line()
+            peer.send(b"250 OK\r\n")
+        peer.expect(b"DATA\r\n")
+        peer.send(b"354 go\r\n")
+        peer.read_data()
+        peer.send(b"250 OK\r\n")
+        peer.expect(b"QUIT\r\n")
+        peer.send(b"221 bye\r\n")
+
+    with ScriptedServer(script) as server, connect(server) as client:
+        result = client.send_message(message())
+        assert result.accepted == ("b@example.test", "c@example.test")
+
+
+def test_a_server_refusing_both_ehlo_and_helo() -> None:
+    def script(peer: Peer) -> None:
+        peer.send(GREETING)
+        for _ in range(2):
+            peer.read_line()
+            peer.send(b"554 5.7.1 go away\r\n")
+        peer.expect(b"QUIT\r\n")
+        peer.send(b"221 bye\r\n")
+
+    with ScriptedServer(script) as server, connect(server) as client:
+        with pytest.raises(PermanentReplyError) as caught:
+            client.identify()
+        assert caught.value.command.verb is Verb.HELO
