@@ -222,12 +222,9 @@ class ClientProtocol:
     def allows(self, verb: Verb) -> bool:
         """Whether a command with ``verb`` could be sent now, as far as state and pipelining
         go (its extension and arguments are checked only when it is encoded)."""
-        if self._pending and (
-            self._pending[-1].verb not in _PIPELINABLE
-            or not (self.capabilities and self.capabilities.pipelining)
-        ):
+        if self._state in (_S.ERROR, _S.CLOSED, _S.RAW) or self._must_wait() is not None:
             return False
-        return (self._fold_pending(), verb) in TRANSITIONS
+        return (self._projected_state(), verb) in TRANSITIONS
 
     def connection_closed(self) -> None:
         """Record that the driver closed the connection; the state becomes ``CLOSED`` unless it
@@ -361,26 +358,31 @@ class ClientProtocol:
         return line
 
     def _projected_state(self) -> ClientState:
-        """The state once every pending command has been answered with success."""
-        if not self._pending or self._state in (_S.ERROR, _S.CLOSED, _S.RAW):
-            return self._state
-        last = self._pending[-1]
-        if last.verb not in _PIPELINABLE:
-            raise self._local_error(
-                f"waiting for the reply to {last.text!r}; RFC 2920 §3.1 lets nothing follow it "
-                "before that reply"
-            )
-        if not (self.capabilities and self.capabilities.pipelining):
-            raise self._local_error(
-                f"waiting for the reply to {last.text!r}; the server does not offer PIPELINING"
-            )
-        return self._fold_pending()
+        """The state once every pending command has been answered with success.
 
-    def _fold_pending(self) -> ClientState:
+        Raises:
+            LocalProtocolError: a pending command must be answered before anything follows.
+        """
+        if self._state in (_S.ERROR, _S.CLOSED, _S.RAW):
+            return self._state
+        reason = self._must_wait()
+        if reason is not None:
+            raise self._local_error(reason)
         state: ClientState = self._state
         for command in self._pending:
             state = TRANSITIONS.get((state, command.verb), {}).get(_DONE, state)
         return state
+
+    def _must_wait(self) -> str | None:
+        """Why nothing may be queued behind the pending commands, or None if it may."""
+        if not self._pending:
+            return None
+        last = self._pending[-1].text
+        if self._pending[-1].verb not in _PIPELINABLE:
+            return f"waiting for the reply to {last!r}; RFC 2920 §3.1 lets nothing follow it"
+        if not (self.capabilities and self.capabilities.pipelining):
+            return f"waiting for the reply to {last!r}; the server does not offer PIPELINING"
+        return None
 
     def _check_allowed(self, verb: Verb, state: ClientState) -> None:
         if (state, verb) in TRANSITIONS:

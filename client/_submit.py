@@ -138,7 +138,7 @@ def _converse(client: SMTPClient, submission: Submission) -> SendResult:
     stopped = SendResult(None)
     if _stop_after(client, submission, Step.CONNECT):
         return stopped
-    client.ehlo()
+    client.identify()
     if _stop_after(client, submission, Step.EHLO):
         return stopped
     if submission.tls is TLSMode.STARTTLS:
