@@ -17,6 +17,7 @@ from fakeserver.core import Connection
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
 from fakeserver.outbox import CapturedMessage
+from fakeserver.runner import ListenerSpec, _bind
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
 from tests.rawsmtp import RawSMTP
@@ -333,3 +334,11 @@ def test_record_dir_gets_one_redacted_transcript_per_connection(tmp_path: Path) 
     assert text.startswith("# smtprig-transcript: 1\n# listener: smtps\n")
     assert "C: AUTH PLAIN <redacted>\n" in text
     assert PLAIN_BLOB not in text
+
+
+def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with proto 0 the
+    # greeting written after TLS's session tickets waited ~40 ms for a delayed ACK.
+    sock = _bind(ListenerSpec(Listener.SMTPS, "127.0.0.1", 0))
+    with sock:
+        assert sock.proto == socket.IPPROTO_TCP
