@@ -178,11 +178,12 @@ _MAIL_ARGUMENT = re.compile(r"FROM:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL
 _RCPT_ARGUMENT = re.compile(r"TO:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
 _BDAT_ARGUMENT = re.compile(r"(\d{1,18})(?:\s+(LAST))?", re.IGNORECASE)
 # A lenient mailbox check (RFC 5321 §4.1.2): a local part without spaces or brackets (or a
-# quoted one), "@", and a dotted domain (UTF-8 labels allowed for SMTPUTF8) or an address
-# literal. Gmail rejects "x@.com" and bare words (replies.md §9).
+# quoted one), "@", and a domain of non-empty labels (UTF-8 allowed for SMTPUTF8) or an
+# address literal. Gmail refuses "x@.com" and bare words (replies.md §9) but took
+# "youremailaddress@localhost" (transcript 30), so one label is enough.
 _MAILBOX = re.compile(
     r'(?:"[^"\r\n]+"|[^\s"<>()\[\]\\,;:@]+)'
-    r"@(?:\[[^\[\]\s]+\]|(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_][\w-]{0,61})",
+    r"@(?:\[[^\[\]\s]+\]|(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)*[^\W_](?:[\w-]{0,61}[^\W_])?)",
 )
 _MAIL_PARAMETERS = {"SIZE", "BODY", "SMTPUTF8", "AUTH"}
 _BODY_TYPES = {"7BIT", "8BITMIME"}
@@ -428,8 +429,9 @@ class Conversation:
         address, parameters = match.group(1).strip(), match.group(2).split()
         if self._transaction is not None:
             return self._say(Situation.NESTED_MAIL)
-        if address and not _MAILBOX.fullmatch(address):
-            return self._say(Situation.SENDER_INVALID, address=address)
+        # Any reverse-path is taken: Gmail rewrites the sender to the account anyway, and it
+        # answered 250 to "<Test Address Display yourgmailaddress@gmail.com>" (transcript
+        # 30). "sender_invalid" (553 5.1.7, seen at the MX) stays available to scripts.
         for parameter in parameters:
             key, _, value = parameter.partition("=")
             key = key.upper()

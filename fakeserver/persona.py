@@ -219,8 +219,10 @@ def load_persona(source: str | Path = "gmail") -> Persona:
     """Loads a persona by the name of a shipped one, or from a TOML file.
 
     Args:
-        source: ``"gmail"`` (the shipped persona), or a path to a TOML file in the same
-            layout as ``fakeserver/personas/gmail.toml``.
+        source: the name of a shipped persona (``"gmail"``, today's; ``"gmail-2024"``, as
+            it answered until mid-2024), or a path to a TOML file in the same layout as
+            ``fakeserver/personas/gmail.toml``. A file may start with
+            ``extends = "gmail"`` and then give only what differs.
 
     Raises:
         PersonaError: the file is missing, is not valid TOML, or breaks an invariant of the
@@ -239,11 +241,31 @@ def load_persona(source: str | Path = "gmail") -> Persona:
             raise PersonaError(source, "no shipped persona has that name; try 'gmail'")
         text = shipped.read_text(encoding="utf-8")
         origin = f"personas/{source}.toml"
+    return _build(origin, _resolve(origin, text, depth=0))
+
+
+def _resolve(origin: str, text: str, *, depth: int) -> dict[str, Any]:
+    """Parses a persona file and, if it ``extends`` another, lays it over that one."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PersonaError(origin, f"not valid TOML: {error}") from error
-    return _build(origin, data)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or depth > 4:
+        raise PersonaError(origin, "extends must name a shipped persona, at most 4 deep")
+    base_file = resources.files("fakeserver") / "personas" / f"{base_name}.toml"
+    if not base_file.is_file():
+        raise PersonaError(origin, f"extends {base_name!r}, which is not a shipped persona")
+    base = _resolve(f"personas/{base_name}.toml", base_file.read_text("utf-8"), depth=depth + 1)
+    for table in ("persona", "session_id"):
+        base.setdefault(table, {}).update(data.get(table, {}))
+    replies = base.setdefault("replies", {})
+    for key, entry in data.get("replies", {}).items():
+        # An overlay entry changes only the fields it names.
+        replies[key] = {**replies.get(key, {}), **entry}
+    return base
 
 
 def _build(origin: str, data: Mapping[str, Any]) -> Persona:
