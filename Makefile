@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 PYTEST_ARGS ?= -n 2
 
-.PHONY: serve test lint typecheck demo clean
+.PHONY: serve test lint typecheck demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 serve: $(RUN_STAMP)
 	$(BIN)/fakeserver serve $(ARGS)
+
+demo: $(RUN_STAMP)
+	$(BIN)/python -m fakeserver.demo
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

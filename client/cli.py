@@ -29,13 +29,12 @@ import sys
 from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TextIO
 
-from client._redact import SecretRedactor
 from client._socket import DEFAULT_TIMEOUT_S, SMTPClient
 from client._submit import Step, Submission, TLSMode, submit
+from client.console import ConsoleLog
 from client.errors import ConnectionLostError, SMTPError, SMTPTimeoutError
-from client.transcript import Direction, Line, Recorder, format_line, write
+from client.transcript import write
 
 __all__ = ["main"]
 
@@ -43,33 +42,10 @@ _USAGE_ERROR = 2
 _FAILURE = 1
 
 
-class _Console:
-    """Prints the conversation as it happens and keeps it for ``--transcript``."""
-
-    def __init__(self, out: TextIO, *, quiet: bool) -> None:
-        self._out = out
-        self._quiet = quiet
-        self._redactor = SecretRedactor()
-        self.recorder = Recorder()
-
-    def line(self, direction: Direction, data: bytes, *, sasl_response: bool = False) -> None:
-        self.recorder.line(direction, data, sasl_response=sasl_response)
-        if direction is Direction.CLIENT:
-            data = self._redactor.client_line(data, sasl_response=sasl_response)
-        if not self._quiet:
-            print(format_line(Line(direction, data)), file=self._out, flush=True)
-
-    def event(self, kind: str, detail: str = "") -> None:
-        self.recorder.event(kind, detail)
-        if not self._quiet:
-            body = f"TLS handshake {detail}" if kind == "tls" else kind
-            print(f"# --- {body.strip()} ---", file=self._out, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (the console script exits with it)."""
     arguments = _parser().parse_args(argv)
-    console = _Console(sys.stdout, quiet=arguments.quiet)
+    console = ConsoleLog(sys.stdout, quiet=arguments.quiet)
     try:
         if arguments.command == "send":
             return _send(arguments, console)
@@ -85,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             write(arguments.transcript, console.recorder.transcript())
 
 
-def _send(arguments: argparse.Namespace, console: _Console) -> int:
+def _send(arguments: argparse.Namespace, console: ConsoleLog) -> int:
     secret = None
     if arguments.user is not None:
         if arguments.password_env is None:
@@ -133,7 +109,7 @@ def _message(arguments: argparse.Namespace) -> EmailMessage:
     return message
 
 
-def _raw(arguments: argparse.Namespace, console: _Console) -> int:
+def _raw(arguments: argparse.Namespace, console: ConsoleLog) -> int:
     lines: Iterable[str] = arguments.lines or (line.rstrip("\r\n") for line in sys.stdin)
     ending = b"\n" if arguments.bare_lf else b"\r\n"
     with SMTPClient.connect(

@@ -166,6 +166,16 @@ def test_auth_needs_the_extension_and_hints_at_starttls() -> None:
         ready(PLAIN_EHLO).auth("LOGIN")
 
 
+def test_after_helo_nothing_is_known_so_auth_and_starttls_are_allowed() -> None:
+    # The seed's conversation: HELO, then AUTH LOGIN, which Gmail takes (transcripts 17, 24).
+    core = ClientProtocol()
+    receive(core, b"220 smtp.gmail.com ESMTP x - gsmtp\r\n")
+    core.helo("Ken")
+    receive(core, b"250 smtp.gmail.com at your service\r\n")
+    assert core.auth("LOGIN") == b"AUTH LOGIN\r\n"
+    assert not core.extended
+
+
 def test_auth_with_a_mechanism_not_offered_is_refused() -> None:
     with pytest.raises(LocalProtocolError, match="CRAM-MD5 is not offered"):
         ready().auth("CRAM-MD5")
