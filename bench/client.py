@@ -1,0 +1,115 @@
+"""Messages per second on one connection: smtprig's client against smtplib.
+
+Both send the same ~1 KB message N times over one implicit-TLS connection, logged in once,
+to the same ``fakeserver serve`` running in its own process. Rounds alternate (smtprig,
+smtplib, smtprig, ...) so that both see the same machine; the table gives medians over the
+rounds. smtprig's client pipelines MAIL, RCPT and DATA when the server offers PIPELINING,
+as Gmail does; smtplib waits for each reply.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from client import SMTPClient
+
+MESSAGE = b"Subject: benchmark\r\n\r\n" + (b"x" * 68 + b"\r\n") * 14
+RECIPIENTS = ["friend@example.org"]
+
+
+@dataclass(frozen=True)
+class Served:
+    host: str
+    port: int
+    context: ssl.SSLContext
+
+
+@contextmanager
+def served() -> Iterator[Served]:
+    """``fakeserver serve`` in a child process, on free ports, with its own certificates."""
+    with tempfile.TemporaryDirectory(prefix="smtprig-bench-") as folder:
+        command = [
+            sys.executable, "-m", "fakeserver", "serve", "--json", "--smtps-port", "0",
+            "--submission-port", "0", "--certs-dir", folder,
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            ready = json.loads(process.stdout.readline())
+            # Keep reading its JSON lines: a full pipe would block the server's writes.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            context = ssl.create_default_context(cafile=ready["cafile"])
+            yield Served(ready["smtps"]["host"], ready["smtps"]["port"], context)
+        finally:
+            process.terminate()
+            process.wait(10)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def smtprig_client(server: Served, count: int) -> float:
+    started = time.perf_counter()
+    with SMTPClient.connect(
+        server.host, server.port, implicit_tls=True, ssl_context=server.context
+    ) as client:
+        client.ehlo()
+        client.auth_plain("tester@gmail.com", "app-password")
+        for _ in range(count):
+            client.send_message(MESSAGE, sender="tester@gmail.com", recipients=RECIPIENTS)
+    return count / (time.perf_counter() - started)
+
+
+def smtplib_client(server: Served, count: int) -> float:
+    started = time.perf_counter()
+    with smtplib.SMTP_SSL(server.host, server.port, context=server.context) as client:
+        client.login("tester@gmail.com", "app-password")
+        for _ in range(count):
+            client.sendmail("tester@gmail.com", RECIPIENTS, MESSAGE)
+    return count / (time.perf_counter() - started)
+
+
+CLIENTS: dict[str, Callable[[Served, int], float]] = {
+    "smtprig client": smtprig_client,
+    "smtplib": smtplib_client,
+}
+
+
+def run(messages: int = 500, rounds: int = 7) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {name: [] for name in CLIENTS}
+    with served() as server:
+        for name, send in CLIENTS.items():
+            send(server, 20)  # warm up both (imports, TLS session caches)
+        for _ in range(rounds):
+            for name, send in CLIENTS.items():
+                rates[name].append(send(server, messages))
+    return rates
+
+
+def table(rates: dict[str, list[float]]) -> str:
+    reference = statistics.median(rates["smtplib"])
+    rows = [
+        "| client, one connection | messages/s median (min-max) | ratio to smtplib |",
+        "|---|---|---|",
+    ]
+    for name, values in rates.items():
+        median = statistics.median(values)
+        rows.append(
+            f"| {name} | {median:.0f} ({min(values):.0f}-{max(values):.0f}) "
+            f"| {median / reference:.2f}x |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table(run(int(sys.argv[1]) if len(sys.argv) > 1 else 500)))
