@@ -88,7 +88,7 @@ CLIENTS: dict[str, Callable[[Served, int], float]] = {
 def run(messages: int = 500, rounds: int = 7) -> dict[str, list[float]]:
     rates: dict[str, list[float]] = {name: [] for name in CLIENTS}
     with served() as server:
-        for name, send in CLIENTS.items():
+        for send in CLIENTS.values():
             send(server, 20)  # warm up both (imports, TLS session caches)
         for _ in range(rounds):
             for name, send in CLIENTS.items():
