@@ -1,0 +1,212 @@
+"""What the replay server says next, decided without a socket.
+
+The replay server keeps the conversation so far as a list of lines: every client line it read,
+and, for every server line it sent, the transcript's line (or what stood in for a placeholder).
+:meth:`ReplayScript.step` compares that list with the transcript using
+:func:`client._compare.compare`, so replay matches lines exactly as ``assert_match`` does
+(normalisers, ``<redacted>`` and ``<message ...>`` placeholders, the first difference). A
+comparison that runs out of actual lines says where the transcript has got to:
+
+- at a server line: the server's turn; :class:`Send` the run of server lines from there
+  (``<nothing>`` stands for no line; ``<250 not printed>`` for a one-line reply with that code);
+- at a client line, or right after a ``354``: :class:`Await` the client's next line;
+- past the end: :class:`Done`.
+
+A comparison that fails on a line the client sent is :class:`Failed`, with the ``Mismatch``.
+
+:class:`FreshValues` renders a transcript's server line for this connection: Gmail's session id,
+the end-of-data timestamp and the client address in ``at your service, [ip]`` are replaced by a
+new session id (one per connection), the time now and the client's real address. It finds them
+with the same normalisers that ignore them when comparing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from client._compare import Mismatch, compare
+from client._normalise import (
+    NORMALISERS,
+    Normaliser,
+    Placeholder,
+    client_ip,
+    placeholder,
+    session_id,
+    split_line,
+    timestamp,
+)
+from client.transcript import Direction, Event, Line, Transcript
+from fakeserver._linestream import is_command, reply_code
+from fakeserver._serving import TLSMode
+
+__all__ = [
+    "Await",
+    "Done",
+    "Failed",
+    "FreshValues",
+    "ReplayScript",
+    "Send",
+    "Step",
+    "tls_mode_of",
+]
+
+S = Direction.SERVER
+
+_PORT = re.compile(r"\s*(\d+)")
+_PORT_MODES = {465: TLSMode.IMPLICIT, 587: TLSMode.STARTTLS, 25: TLSMode.STARTTLS}
+_LISTENER_MODES = {
+    "smtps": TLSMode.IMPLICIT,
+    "submission": TLSMode.STARTTLS,
+    "plain": TLSMode.STARTTLS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """The server's turn: send these lines (as the transcript has them; render each with
+    :class:`FreshValues`), then step again."""
+
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Await:
+    """The client's turn: read its next line, then step again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The conversation followed the transcript to its end."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The client said something the transcript does not."""
+
+    mismatch: Mismatch
+
+
+Step = Send | Await | Done | Failed
+
+
+class ReplayScript:
+    """One transcript, ready to be replayed from the server's side.
+
+    Args:
+        transcript: what the conversation must look like.
+        normalisers: as for ``client._compare.compare``.
+    """
+
+    def __init__(
+        self, transcript: Transcript, normalisers: Mapping[str, Normaliser] = NORMALISERS
+    ) -> None:
+        self.transcript = transcript
+        self.normalisers = normalisers
+        self._lines = transcript.lines
+
+    @property
+    def greeting_missing(self) -> bool:
+        """Whether the transcript starts with a client line: its greeting was not recorded (as
+        in capture 02), and a client would wait for one forever."""
+        return bool(self._lines) and self._lines[0].direction is Direction.CLIENT
+
+    def step(self, actual: Sequence[Line]) -> Step:
+        """What to do after ``actual``, the conversation so far."""
+        found = compare(self.transcript, actual, normalisers=self.normalisers)
+        if found is None:
+            return Done()
+        if found.actual is not None:
+            return Failed(found)
+        index = found.expected_index
+        if self._lines[index].direction is Direction.CLIENT or _go_ahead(actual[-1:]):
+            # After a 354 the message is due (RFC 5321 §4.1.1.4), even where the transcript
+            # has only a <message ...> stand-in, which would match no line at all.
+            return Await()
+        lines: list[Line] = []
+        for line in self._lines[index:]:
+            if line.direction is not S:
+                break
+            kind = placeholder(line)
+            if kind is Placeholder.UNPRINTED_REPLY:
+                code = split_line(line.data)[0][1:4]
+                text = f"{code} smtprig replay: the transcript did not record this reply\r\n"
+                lines.append(Line(S, text.encode()))
+            elif kind is not Placeholder.NO_REPLY:
+                lines.append(line)
+        return Send(tuple(lines))
+
+    def mismatch(self, actual: Sequence[Line], matcher: str, reason: str) -> Mismatch:
+        """A mismatch at the point ``actual`` has reached, for a failure that is not about a
+        line (a timeout, a failed TLS handshake)."""
+        found = compare(self.transcript, actual, normalisers=self.normalisers)
+        if found is None:
+            return Mismatch(len(self._lines), len(actual), None, None, matcher, reason)
+        return dataclasses.replace(
+            found, matcher=matcher, reason=reason, expected_text=None, actual_text=None
+        )
+
+
+def _go_ahead(last: Sequence[Line]) -> bool:
+    return bool(last) and last[0].direction is S and reply_code(last[0].data) == (b"354", True)
+
+
+def tls_mode_of(transcript: Transcript) -> TLSMode:
+    """How the recorded client used TLS: the ``tls`` header (the proxy's); else a TLS handshake
+    before the first client line (implicit) or after a STARTTLS (starttls); else the ``port``
+    or ``listener`` header (465 or smtps: implicit; 587, 25, submission or plain: starttls);
+    else none."""
+    header = transcript.header("tls")
+    if header is not None and header in set(TLSMode):
+        return TLSMode(header)
+    seen_client = seen_starttls = False
+    for entry in transcript.entries:
+        if isinstance(entry, Event) and entry.kind == "tls":
+            if not seen_client:
+                return TLSMode.IMPLICIT
+            if seen_starttls:
+                return TLSMode.STARTTLS
+        elif isinstance(entry, Line) and entry.direction is Direction.CLIENT:
+            seen_client = True
+            seen_starttls = seen_starttls or is_command(entry.data, b"STARTTLS")
+    port = _PORT.match(transcript.header("port") or "")
+    if port is not None and int(port[1]) in _PORT_MODES:
+        return _PORT_MODES[int(port[1])]
+    return _LISTENER_MODES.get(transcript.header("listener") or "", TLSMode.NONE)
+
+
+# Each normaliser leaves its token where it took a value out (client._normalise).
+_FRESH: tuple[tuple[str, Normaliser, str], ...] = (
+    ("session_id", session_id, "<session-id>"),
+    ("timestamp", timestamp, "<timestamp>"),
+    ("client_ip", client_ip, "<client-ip>"),
+)
+
+
+class FreshValues:
+    """This connection's values for the parts of server lines that differ between runs.
+
+    Args:
+        session_id: the connection's session id.
+        client_ip: the client's address as the server shows it (no brackets).
+        clock: Unix time in seconds, read at every end-of-data reply.
+    """
+
+    def __init__(self, session_id: str, client_ip: str, clock: Callable[[], float]) -> None:
+        self.session_id = session_id
+        self.client_ip = client_ip
+        self._clock = clock
+
+    def render(self, line: Line) -> bytes:
+        """The bytes to send for the transcript's server line ``line``."""
+        text, ending = split_line(line.data)
+        values = {
+            "session_id": self.session_id,
+            "timestamp": str(int(self._clock())),
+            "client_ip": self.client_ip,
+        }
+        for name, normaliser, token in _FRESH:
+            text = normaliser(S, text).replace(token, values[name])
+        return text.encode("utf-8", "surrogateescape") + ending
