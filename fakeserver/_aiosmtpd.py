@@ -41,16 +41,18 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+from typing import TypeGuard
 
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
 from client.transcript import Direction
+from fakeserver._writer import ReplyWriter
 from fakeserver.core import Connection, ServerCore
 from fakeserver.dialogue import Conversation, Listener, Next, Outcome
+from fakeserver.faults import Disconnect, Fault
 from fakeserver.outbox import CapturedMessage
-from fakeserver.persona import Situation, render_lines
-from fakeserver.script import RawReply, ScriptedReply, Step, reply_code
+from fakeserver.persona import Situation
+from fakeserver.script import Action, Step, closes, is_failure, render
 
 __all__ = ["ProtocolFactory"]
 
@@ -134,10 +136,13 @@ class _GmailSMTP(SMTP):
         self._connection: Connection | None = None
         # Kept always: it also tells whether the client pipelined.
         self._inbound = _Inbound()
-        self._starttls_wording: ScriptedReply | None = None
+        self._starttls_action: Action | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
+        self._writer_path = ReplyWriter(
+            self._write, lambda: self.transport, self.lost, lambda: bool(self._inbound)
+        )
 
     # ------------------------------------------------------------------ asyncio protocol
 
@@ -190,21 +195,23 @@ class _GmailSMTP(SMTP):
     # ------------------------------------------------------------------ aiosmtpd's replies
 
     async def push(self, status: str | bytes) -> None:
+        if self._closing:
+            return  # aiosmtpd still parses buffered lines after a close; they get nothing
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
         conversation = self._conversation
         if text == f"220 {self.hostname} {_IDENT}":
-            await self._answer(conversation.greeting(), Step.GREETING)
+            await self._answer(conversation.greeting(), self._script(Step.GREETING))
         elif text == "220 Ready to start TLS":
             # Our _command() asked aiosmtpd to start TLS, which announces it here; a scripted
-            # failure was answered before that, so only a scripted wording can apply.
-            await self._reply(conversation.command("STARTTLS", ""), self._starttls_wording)
+            # failure was answered before that, so only a scripted wording or faults apply.
+            await self._answer(conversation.command("STARTTLS", ""), self._starttls_action)
         else:
             # Every other canned reply answers a command line aiosmtpd consumed itself.
             line = self._consume_command_line()
             outcome = self._canned_outcome(text)
             if outcome.situation is Situation.UNRECOGNIZED and self._connection is not None:
                 self._core.unrecognized(self._connection, line)
-            await self._reply(outcome)
+            await self._answer(outcome)
 
     def _canned_outcome(self, text: str) -> Outcome:
         conversation = self._conversation
@@ -276,31 +283,31 @@ class _GmailSMTP(SMTP):
         conversation = self._conversation
         text = (argument or "").strip()
         # A BDAT's reply comes after its chunk, so it is scripted there.
-        scripted = None if verb == "BDAT" else self._core.script.decide(Step(verb.lower()), text)
-        if scripted is not None and self._is_failure(scripted):
-            await self._refuse(scripted)
+        action = None if verb == "BDAT" else self._script(Step(verb.lower()), text)
+        if self._refused(action):
+            await self._refuse(action)
             return
         outcome = conversation.command(verb, text)
         if outcome.next is Next.START_TLS:
             # aiosmtpd pushes "220 Ready to start TLS" (answered from the persona in push())
             # and performs the handshake; connection_made() runs again when it is done.
-            self._starttls_wording = scripted
+            self._starttls_action = action
             await super().smtp_STARTTLS("")
             return
-        sent = await self._reply(outcome, scripted)
+        sent = await self._answer(outcome, action)
         if verb == "EHLO" and connection is not None and sent.startswith(b"250"):
             connection.offered = _extensions(sent)
         while outcome.next is Next.SASL_RESPONSE and not self._closing:
             line = await self._read_line(secret=True)
             if line is None:
                 return
-            scripted = self._core.script.decide(Step.AUTH_RESPONSE)
-            if scripted is not None and self._is_failure(scripted):
+            action = self._script(Step.AUTH_RESPONSE)
+            if self._refused(action):
                 conversation.abandon_exchange()
-                await self._refuse(scripted)
+                await self._refuse(action)
                 return
             outcome = conversation.sasl_response(line.rstrip(b"\r\n"))
-            await self._reply(outcome, scripted)
+            await self._answer(outcome, action)
         if outcome.next is Next.MESSAGE:
             await self._receive_message()
         elif outcome.next is Next.CHUNK:
@@ -312,25 +319,25 @@ class _GmailSMTP(SMTP):
             return
         if self._inbound and self._connection is not None:
             self._connection.pipelined = True
-        scripted = self._core.script.decide(Step.END_OF_DATA)
-        if scripted is not None and self._is_failure(scripted):
+        action = self._script(Step.END_OF_DATA)
+        if self._refused(action):
             self._conversation.abandon_transaction()
-            await self._refuse(scripted)
+            await self._refuse(action)
             return
-        await self._deliver(self._conversation.message_received(content), scripted)
+        await self._deliver(self._conversation.message_received(content), action)
 
     async def _receive_chunk(self, outcome: Outcome, argument: str) -> None:
         chunk = await self._read_chunk(outcome.chunk_size, keep=outcome.keep_chunk)
         if isinstance(chunk, _Lost):
             return
-        scripted = self._core.script.decide(Step.BDAT, argument)
-        if scripted is not None and self._is_failure(scripted):
+        action = self._script(Step.BDAT, argument)
+        if self._refused(action):
             self._conversation.abandon_transaction()
-            await self._refuse(scripted)
+            await self._refuse(action)
             return
-        await self._deliver(self._conversation.chunk_received(chunk), scripted)
+        await self._deliver(self._conversation.chunk_received(chunk), action)
 
-    async def _deliver(self, outcome: Outcome, scripted: ScriptedReply | None) -> None:
+    async def _deliver(self, outcome: Outcome, action: Action | None) -> None:
         connection = self._connection
         if outcome.accepted is not None and connection is not None:
             message = CapturedMessage(
@@ -344,9 +351,9 @@ class _GmailSMTP(SMTP):
                 self._core.message_accepted(connection, message)
             except Exception as error:
                 self._core.report_error(error)
-                await self._reply(self._conversation.server_error())
+                await self._answer(self._conversation.server_error())
                 return
-        await self._reply(outcome, scripted)
+        await self._answer(outcome, action)
 
     # ------------------------------------------------------------------ reading
 
@@ -363,7 +370,7 @@ class _GmailSMTP(SMTP):
         except asyncio.LimitOverrunError:
             await self._discard_rest_of_line()
             self._consume_command_line(secret=secret)
-            await self._reply(self._conversation.line_too_long())
+            await self._answer(self._conversation.line_too_long())
             return None
         self._report_client(self._take_inbound_line(), secret=secret)
         return line
@@ -387,10 +394,18 @@ class _GmailSMTP(SMTP):
             The body; None when it passed the size limit; ``_LOST`` if the client went away.
         """
         limit = self._core.persona.size_limit
+        action = self._script(Step.BODY)
+        drop = (
+            next((f for f in action.faults if isinstance(f, Disconnect)), None) if action else None
+        )
         parts: list[bytes] = []
         size = 0
         at_line_start = True
         while True:
+            if drop is not None and size >= drop.after_bytes:
+                self._writer_path.close(reset=drop.reset)  # the fault: a drop mid-message
+                self._closing = True
+                return _LOST
             try:
                 piece = await self._reader.readuntil(b"\r\n")
             except asyncio.LimitOverrunError as error:
@@ -427,34 +442,37 @@ class _GmailSMTP(SMTP):
 
     # ------------------------------------------------------------------ writing
 
-    async def _answer(self, outcome: Outcome, step: Step) -> None:
-        """Replies to something that is not a command (the greeting), script permitting."""
-        scripted = self._core.script.decide(step)
-        if scripted is not None and self._is_failure(scripted):
-            await self._refuse(scripted)
-        else:
-            await self._reply(outcome, scripted)
+    def _script(self, step: Step, argument: str = "") -> Action | None:
+        return self._core.script.decide(step, argument)
 
-    async def _reply(self, outcome: Outcome, scripted: ScriptedReply | None = None) -> bytes:
-        """Sends the persona's reply, or a scripted wording of it; returns what was sent."""
+    def _refused(self, action: Action | None) -> TypeGuard[Action]:
+        """Whether the script answers this step with a failure instead of running it."""
+        reply = action.reply if action is not None else None
+        return reply is not None and is_failure(self._core.persona, reply)
+
+    async def _answer(self, outcome: Outcome, action: Action | None = None) -> bytes:
+        """Sends the persona's reply, or the script's wording of it; returns what was sent."""
         if outcome.situation is None or self._closing:
             return b""
-        if scripted is None:
-            data = self._core.persona.render(outcome.situation, outcome.fields)
+        if action is not None and action.reply is not None:
+            data = render(self._core.persona, action.reply, outcome.fields)
         else:
-            data = self._render(scripted, outcome.fields)
-        await self._send(data)
+            data = self._core.persona.render(outcome.situation, outcome.fields)
+        await self._send(data, action.faults if action is not None else ())
         if outcome.next is Next.CLOSE:
             self.close()
         return data
 
-    async def _refuse(self, scripted: ScriptedReply) -> None:
+    async def _refuse(self, action: Action) -> None:
         """Sends a scripted failure instead of running the command (see fakeserver.script)."""
-        await self._send(self._render(scripted, self._conversation.fields))
-        if self._closes(scripted):
+        if action.reply is None:
+            return
+        persona = self._core.persona
+        await self._send(render(persona, action.reply, self._conversation.fields), action.faults)
+        if closes(persona, action.reply):
             self.close()
 
-    async def _send(self, data: bytes) -> None:
+    async def _send(self, data: bytes, faults: tuple[Fault, ...] = ()) -> None:
         if self._closing:
             return
         connection = self._connection
@@ -463,26 +481,14 @@ class _GmailSMTP(SMTP):
             if self._core.watching_lines:
                 for line in data.splitlines(keepends=True):
                     self._core.line(connection, Direction.SERVER, line)
-        # aiosmtpd's push() appends the CRLF that the rendering already ends with.
-        await super().push(data[:-2])
+        await self._writer_path.write(data, faults)
+        if self._writer_path.closed_by_fault:
+            self._closing = True
 
-    def _render(self, scripted: ScriptedReply, fields: Mapping[str, object]) -> bytes:
-        persona = self._core.persona
-        if isinstance(scripted, Situation):
-            return persona.render(scripted, fields)
-        if isinstance(scripted, RawReply):
-            return b"".join(line.encode("utf-8") + b"\r\n" for line in scripted.lines)
-        return render_lines(persona, scripted, fields)
-
-    def _is_failure(self, scripted: ScriptedReply) -> bool:
-        return reply_code(scripted, self._core.persona.replies) >= 400
-
-    def _closes(self, scripted: ScriptedReply) -> bool:
-        if isinstance(scripted, Situation):
-            return self._core.persona.replies[scripted].closes
-        if isinstance(scripted, RawReply):
-            return scripted.code == 421  # RFC 5321 §3.8: 421 announces the close
-        return scripted.closes
+    async def _write(self, data: bytes) -> None:
+        # aiosmtpd's own writer, as its push() uses it, without push()'s added CRLF.
+        self._writer.write(data)
+        await self._writer.drain()
 
     def _on_idle(self) -> None:
         self._idle_timer = None

@@ -145,8 +145,11 @@ def fake_gmail(
 ) -> Iterator[FakeGmail]:
     """A fake Gmail, fresh for this test; see the module docstring."""
     server, shared = _fake_gmail_servers.get(fake_gmail_options)
-    # Session ids follow the test, so a failing test's transcripts repeat exactly.
-    server.reseed(zlib.crc32(request.node.nodeid.encode()))
+    # Session ids and probabilistic faults follow the test, so a failing test repeats
+    # exactly; the seed shows in the captured output of a failing test.
+    seed = zlib.crc32(request.node.nodeid.encode())
+    server.reseed(seed)
+    print(f"smtprig: fake_gmail seed {seed} (session ids, fault draws)")
     try:
         yield server
         server.check()

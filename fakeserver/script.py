@@ -33,15 +33,17 @@ STARTTLS starts no TLS), and ``421`` also closes the connection, as RFC 5321 §3
 from __future__ import annotations
 
 import enum
+import random
 import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from fakeserver.errors import ScriptError
-from fakeserver.persona import ReplyTemplate, Situation
+from fakeserver.faults import Fault
+from fakeserver.persona import Persona, ReplyTemplate, Situation, render_lines
 
-__all__ = ["ALIASES", "Expectation", "RawReply", "Script", "ScriptedReply", "Step"]
+__all__ = ["ALIASES", "Action", "Expectation", "RawReply", "Script", "ScriptedReply", "Step"]
 
 
 class Step(enum.StrEnum):
@@ -58,6 +60,8 @@ class Step(enum.StrEnum):
     MAIL = "mail"
     RCPT = "rcpt"
     DATA = "data"
+    BODY = "body"
+    """The message coming in after 354 (for ``Disconnect`` faults)."""
     END_OF_DATA = "end_of_data"
     BDAT = "bdat"
     """The reply after each BDAT chunk."""
@@ -67,6 +71,8 @@ class Step(enum.StrEnum):
     VRFY = "vrfy"
     EXPN = "expn"
     QUIT = "quit"
+    TLS = "tls"
+    """A TLS handshake, on the implicit-TLS port or after STARTTLS (for TLS faults)."""
 
 
 ALIASES = {
@@ -93,6 +99,14 @@ class RawReply:
 ScriptedReply = Situation | RawReply | ReplyTemplate
 
 
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a script asks of one occurrence of a step: another reply, faults, or both."""
+
+    reply: ScriptedReply | None = None
+    faults: tuple[Fault, ...] = ()
+
+
 def reply_code(reply: ScriptedReply, templates: Mapping[Situation, ReplyTemplate]) -> int:
     """The reply code a scripted reply sends."""
     if isinstance(reply, Situation):
@@ -109,7 +123,9 @@ class Expectation:
     description: str
     times: int | None = None
     nth: int | None = None
+    probability: float = 1.0
     sequence: list[ScriptedReply] = field(default_factory=list)
+    faults: tuple[Fault, ...] = ()
     seen: int = 0
     used: int = 0
 
@@ -118,6 +134,11 @@ class Expectation:
     ) -> Expectation:
         """Answers with one reply: a situation name, raw text, or ``(code, status, text)``."""
         self.sequence = [_parse_reply(reply, status, text)]
+        return self
+
+    def fault(self, *faults: Fault) -> Expectation:
+        """Makes the step misbehave (see :mod:`fakeserver.faults`); combines with a reply."""
+        self.faults = (*self.faults, *faults)
         return self
 
     def replies(self, *replies: str | Situation | ScriptedReply) -> Expectation:
@@ -139,27 +160,38 @@ class Expectation:
             return self.used < 1
         return self.times is not None and self.used < self.times
 
-    def _fires(self, argument: str) -> bool:
+    def _fires(self, argument: str, rng: random.Random) -> bool:
         """Counts this occurrence if it matches, and says whether it is one to change."""
         if self.matching is not None and not self.matching(argument):
             return False
         self.seen += 1
         if self.nth is not None:
             return self.seen == self.nth
-        return self.times is None or self.seen <= self.times
+        if self.times is not None and self.used >= self.times:
+            return False
+        # The draw happens only for occurrences that could fire, so a seed replays exactly.
+        return self.probability >= 1.0 or rng.random() < self.probability
 
-    def _use(self) -> ScriptedReply:
-        reply = self.sequence[min(self.used, len(self.sequence) - 1)]
+    def _use(self) -> Action:
+        reply = self.sequence[min(self.used, len(self.sequence) - 1)] if self.sequence else None
         self.used += 1
-        return reply
+        return Action(reply, self.faults)
 
 
 class Script:
     """The expectations of one server; edited from the test thread, read by the server's."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
         self._expectations: list[Expectation] = []
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restarts the draws of ``probability=`` expectations from ``seed``."""
+        with self._lock:
+            self.seed = seed
+            self._rng.seed(seed)
 
     def on(
         self,
@@ -168,8 +200,10 @@ class Script:
         matching: str | re.Pattern[str] | Callable[[str], bool] | None = None,
         times: int | None = None,
         nth: int | None = None,
+        probability: float = 1.0,
     ) -> Expectation:
-        """Starts an expectation; finish it with ``.reply(...)`` or ``.replies(...)``.
+        """Starts an expectation; finish it with ``.reply(...)``, ``.replies(...)`` and/or
+        ``.fault(...)``.
 
         Args:
             step: one of :class:`Step` (``"rcpt"``, ``"end_of_data"``...).
@@ -177,6 +211,8 @@ class Script:
                 pattern, or passes this test (``"TO:<bad@"``); None: all.
             times: change only the first ``times`` matching occurrences.
             nth: change only the ``nth`` matching occurrence (1 is the first).
+            probability: change each eligible occurrence with this chance, drawn from the
+                script's seeded generator (``seed``; the pytest plugin seeds it per test).
 
         Raises:
             ScriptError: an unknown step, or a bad ``times``/``nth``.
@@ -192,24 +228,33 @@ class Script:
         for name, value in (("times", times), ("nth", nth)):
             if value is not None and value < 1:
                 raise ScriptError(f"on({step!r}, {name}={value})", f"{name} counts from 1")
+        if not 0.0 < probability <= 1.0:
+            raise ScriptError(f"on({step!r}, probability={probability})", "use 0 < p <= 1")
         expectation = Expectation(
-            named, _matcher(matching), _describe(named, matching, times, nth), times, nth
+            named,
+            _matcher(matching),
+            _describe(named, matching, times, nth, probability),
+            times,
+            nth,
+            probability,
         )
         with self._lock:
             self._expectations.append(expectation)
         return expectation
 
-    def decide(self, step: Step, argument: str = "") -> ScriptedReply | None:
-        """The scripted reply for this occurrence of ``step``, or None for the persona's.
+    def decide(self, step: Step, argument: str = "") -> Action | None:
+        """What the script asks of this occurrence of ``step``; None: nothing special.
 
         Every expectation for the step counts the occurrence (so ``nth`` means the n-th
         occurrence, whoever answered the others); the first one added that fires answers.
         """
         chosen = None
         with self._lock:
+            if not self._expectations:
+                return None
             for expectation in self._expectations:
-                if expectation.step is step and expectation.sequence:
-                    fires = expectation._fires(argument)
+                if expectation.step is step and (expectation.sequence or expectation.faults):
+                    fires = expectation._fires(argument, self._rng)
                     if fires and chosen is None:
                         chosen = expectation._use()
         return chosen
@@ -265,10 +310,7 @@ def _matcher(
 
 
 def _describe(
-    step: Step,
-    matching: object,
-    times: int | None,
-    nth: int | None,
+    step: Step, matching: object, times: int | None, nth: int | None, probability: float
 ) -> str:
     parts = [repr(step.value)]
     if matching is not None:
@@ -277,4 +319,29 @@ def _describe(
         parts.append(f"times={times}")
     if nth is not None:
         parts.append(f"nth={nth}")
+    if probability < 1.0:
+        parts.append(f"probability={probability}")
     return f"on({', '.join(parts)})"
+
+
+def render(persona: Persona, reply: ScriptedReply, fields: Mapping[str, object]) -> bytes:
+    """The wire bytes of a scripted reply, in ``persona``'s house style where it has one."""
+    if isinstance(reply, Situation):
+        return persona.render(reply, fields)
+    if isinstance(reply, RawReply):
+        return b"".join(line.encode("utf-8") + b"\r\n" for line in reply.lines)
+    return render_lines(persona, reply, fields)
+
+
+def is_failure(persona: Persona, reply: ScriptedReply) -> bool:
+    """Whether a scripted reply refuses the command (4xx or 5xx)."""
+    return reply_code(reply, persona.replies) >= 400
+
+
+def closes(persona: Persona, reply: ScriptedReply) -> bool:
+    """Whether the server closes after a scripted reply."""
+    if isinstance(reply, Situation):
+        return persona.replies[reply].closes
+    if isinstance(reply, RawReply):
+        return reply.code == 421  # RFC 5321 §3.8: 421 announces the close
+    return reply.closes

@@ -28,13 +28,20 @@ from fakeserver.accounts import DEFAULT_ACCOUNT, Account, Accounts
 from fakeserver.core import Observer, ServerCore
 from fakeserver.dialogue import Listener, Policy
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
+from fakeserver.faults import AbortHandshake, TLSCertificate
 from fakeserver.outbox import CapturedMessage, Outbox
 from fakeserver.persona import Persona, load_persona
 from fakeserver.recording import TranscriptFiles
 from fakeserver.runner import Address, ListenerSpec, Runner
-from fakeserver.script import Script
+from fakeserver.script import Script, Step
 from fakeserver.sessions import SessionList
-from fakeserver.tls import Certificates, client_context, default_certificates, server_context
+from fakeserver.tls import (
+    Certificates,
+    client_context,
+    default_certificates,
+    fault_context,
+    server_context,
+)
 
 __all__ = ["FakeGmail", "ServerOptions"]
 
@@ -114,6 +121,9 @@ class FakeGmail:
         self.persona = _persona(self.options.persona)
         self.certificates = self.options.certificates or default_certificates()
         self.outbox = Outbox(maildir=self.options.maildir)
+        # A context of its own, so that its TLS faults touch no other server.
+        tls_context = server_context(self.certificates)
+        tls_context.sni_callback = self._on_handshake
         watchers = list(observers)
         if self.options.record_dir is not None:
             watchers.append(TranscriptFiles(self.options.record_dir))
@@ -122,7 +132,7 @@ class FakeGmail:
             accounts=Accounts(self.options.accounts),
             policy=self.options.policy,
             outbox=self.outbox,
-            tls_context=_server_context(self.certificates),
+            tls_context=tls_context,
             idle_timeout_s=self.options.idle_timeout_s,
             record_transcripts=self.options.record_transcripts
             or self.options.record_dir is not None,
@@ -263,8 +273,10 @@ class FakeGmail:
             raise ServerThreadError(errors)
 
     def reseed(self, seed: int) -> None:
-        """Makes the session ids of the connections that follow repeatable from ``seed``."""
+        """Makes what follows repeatable from ``seed``: session ids, and the draws of
+        scripted faults and replies with a ``probability``."""
         self._core.reseed(seed)
+        self._core.script.reseed(seed)
 
     def reset(self) -> None:
         """Makes the running server as good as new for the next test.
@@ -278,6 +290,23 @@ class FakeGmail:
         self._core.take_errors()
         self._core.script.clear()
         self._core.usage.clear()
+
+    def _on_handshake(
+        self, ssl_object: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext
+    ) -> int | None:
+        """Applies the script's ``tls`` faults as each handshake starts (OpenSSL's
+        servername callback runs for every ClientHello, with or without SNI)."""
+        try:
+            action = self._core.script.decide(Step.TLS, server_name or "")
+            for fault in action.faults if action is not None else ():
+                if isinstance(fault, AbortHandshake):
+                    return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+                if isinstance(fault, TLSCertificate):
+                    ssl_object.context = fault_context(self.certificates, fault.kind)
+        except Exception as error:  # never let a fault break the server thread
+            self._core.report_error(error)
+            return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+        return None
 
     def _address(self, listener: Listener) -> Address:
         address = self._addresses.get(listener)
@@ -295,10 +324,3 @@ def _persona(source: str | Path | Persona) -> Persona:
 @functools.lru_cache(maxsize=8)
 def _load_persona(source: str | Path) -> Persona:
     return load_persona(source)
-
-
-@functools.lru_cache(maxsize=8)
-def _server_context(certificates: Certificates) -> ssl.SSLContext:
-    # One context per bundle: building one reads the key from a file (a few milliseconds),
-    # and an SSLContext is safe to share between servers and threads.
-    return server_context(certificates)

@@ -31,6 +31,7 @@ __all__ = [
     "Certificates",
     "client_context",
     "default_certificates",
+    "fault_context",
     "generate",
     "load_or_create",
     "server_context",
@@ -190,6 +191,35 @@ def _read(where: CertificatePaths, server_names: tuple[str, ...]) -> Certificate
         if key.stat().st_mode & 0o077:
             key.chmod(0o600)
     return certificates
+
+
+FAULT_NAME = "mail.example.net"
+"""The only name on the ``wrong_name`` fault's certificate."""
+
+
+@functools.lru_cache(maxsize=16)
+def fault_context(certificates: Certificates, kind: str) -> ssl.SSLContext:
+    """A server context that presents a bad certificate, made once per bundle and kind.
+
+    Args:
+        certificates: the bundle clients trust.
+        kind: ``"untrusted"`` (same names, another CA), ``"wrong_name"`` (this CA, but only
+            for ``mail.example.net``) or ``"expired"`` (this CA, the right names, valid
+            until yesterday).
+    """
+    if kind == "untrusted":
+        return server_context(generate(certificates.server_names))
+    if kind == "wrong_name":
+        return server_context(certificates.issue(FAULT_NAME))
+    if kind == "expired":
+        now = datetime.datetime.now(datetime.UTC)
+        expired = certificates.issue(
+            *certificates.server_names,
+            not_before=now - datetime.timedelta(days=30),
+            not_after=now - datetime.timedelta(days=1),
+        )
+        return server_context(expired)
+    raise ValueError(f"unknown certificate fault {kind!r}; use untrusted, wrong_name or expired")
 
 
 def server_context(certificates: Certificates) -> ssl.SSLContext:

@@ -45,7 +45,7 @@ def test_replies_can_be_situations_aliases_raw_lines_or_house_style() -> None:
     script.on("mail", nth=2).reply("quota_exceeded")
     script.on("mail", nth=3).reply("550-5.7.1 first\n550 5.7.1 second")
     script.on("mail", nth=4).reply(550, "5.7.1", "house style")
-    decided = [script.decide(Step.MAIL) for _ in range(5)]
+    decided = [action.reply if (action := script.decide(Step.MAIL)) else None for _ in range(5)]
     assert decided[0] is Situation.RATE_LIMITED
     assert decided[1] is Situation.DAILY_QUOTA
     assert decided[2] == RawReply(("550-5.7.1 first", "550 5.7.1 second"))
