@@ -1,5 +1,5 @@
-"""Runs ``fakeserver serve`` as a child process, as a user would, and reads its output
-with a bound on every wait."""
+"""Runs ``fakeserver serve`` (or another verb: ``record``, ``replay``) as a child process, as a
+user would, and reads its output with a bound on every wait."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ WAIT_S = 15.0
 
 
 class ServeProcess:
-    """``python -m fakeserver serve ARGS`` in ``cwd``, with its stdout read line by line."""
+    """``python -m fakeserver VERB ARGS`` in ``cwd``, with its stdout read line by line."""
 
-    def __init__(self, *args: str, cwd: Path) -> None:
+    def __init__(self, *args: str, cwd: Path, verb: str = "serve") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fakeserver", "serve", *args],
+            [sys.executable, "-m", "fakeserver", verb, *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -61,12 +61,17 @@ class ServeProcess:
         """Sends SIGTERM and returns the exit status."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+        return self.wait("did not stop on SIGTERM")
+
+    def wait(self, problem: str = "did not exit by itself") -> int:
+        """Waits (bounded) for the process to exit, reads the rest of its output, and returns
+        its exit status."""
         try:
             status = self.process.wait(WAIT_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(WAIT_S)
-            raise AssertionError(f"fakeserver did not stop on SIGTERM:\n{self.text}") from None
+            raise AssertionError(f"fakeserver {problem}:\n{self.text}") from None
         self._reader.join(WAIT_S)
         while (line := self._lines.get_nowait() if not self._lines.empty() else None) is not None:
             self.output.append(line)

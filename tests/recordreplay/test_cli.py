@@ -1,0 +1,176 @@
+"""``fakeserver record`` and ``fakeserver replay`` as a user runs them: child processes, a real
+certs/ folder, real clients (smtplib, swaks), the ready line first, exit codes, SIGTERM.
+
+swaks is installed by .ci/run; a missing one fails the test rather than skipping it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import smtplib
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from client.transcript import read
+from fakeserver.proxy import TLSMode
+from fakeserver.server import FakeGmail
+from fakeserver.tls import default_certificates
+from tests.rawsmtp import RawSMTP
+from tests.recordreplay.clients import TIMEOUT_S, secret_spellings, send
+from tests.serveproc import ServeProcess
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "gmail_transcripts"
+
+
+def record_args(gmail: FakeGmail, folder: Path, *more: str) -> list[str]:
+    """``fakeserver record`` in front of ``gmail``'s STARTTLS port, trusting its CA."""
+    upstream_ca = folder / "upstream-ca.pem"
+    upstream_ca.write_bytes(default_certificates().ca_pem)
+    host, port = gmail.submission
+    return [
+        "--listen", "127.0.0.1:0", "--upstream", f"{host}:{port}", "--tls", "starttls",
+        "--upstream-cafile", str(upstream_ca), "--certs-dir", "certs", "--out", "transcripts",
+        *more,
+    ]  # fmt: skip
+
+
+def ready_line(process: ServeProcess) -> dict[str, object]:
+    ready = json.loads(process.expect(r"^\{").string)
+    assert ready["event"] == "ready"
+    assert process.output == [process.output[0]], "the ready line comes first"
+    return dict(ready)
+
+
+def test_record_then_replay_from_the_command_line(gmail: FakeGmail, tmp_path: Path) -> None:
+    args = record_args(gmail, tmp_path, "--json")
+    with ServeProcess(*args, cwd=tmp_path, verb="record") as proxy:
+        ready = ready_line(proxy)
+        assert ready["cafile"] == str(tmp_path / "certs" / "ca.pem")
+        context = ssl.create_default_context(cafile=str(ready["cafile"]))
+        address = (str(ready["host"]), int(str(ready["port"])))
+        send(address, TLSMode.STARTTLS, context, gmail.credentials)
+        event = json.loads(proxy.expect(r"^\{").string)
+        assert proxy.stop() == 0
+    assert event["event"] == "transcript"
+    assert event["connection"] == 1
+    assert event["closed_by"] in ("client", "server")
+    path = Path(event["path"])
+    assert path.parent == tmp_path / "transcripts"
+    assert event["lines"] == len(read(path).lines)
+    for secret in secret_spellings(*gmail.credentials):
+        assert secret not in path.read_text()
+
+    with ServeProcess(str(path), "--port", "0", "--json", cwd=tmp_path, verb="replay") as replay:
+        ready = ready_line(replay)
+        assert ready["tls"] == "starttls"
+        address = (str(ready["host"]), int(str(ready["port"])))
+        send(address, TLSMode.STARTTLS, context, gmail.credentials)
+        assert json.loads(replay.expect(r"^\{").string) == {"event": "passed", "connection": 1}
+        assert replay.wait() == 0, "a faithful client: exit 0, by itself"
+
+    with ServeProcess(str(path), "--port", "0", "--json", cwd=tmp_path, verb="replay") as replay:
+        ready = ready_line(replay)
+        address = (str(ready["host"]), int(str(ready["port"])))
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            send(address, TLSMode.STARTTLS, context, gmail.credentials, recipient="x@example.org")
+        mismatch = json.loads(replay.expect(r"^\{").string)
+        assert replay.wait() == 1, "a mismatch: exit 1"
+    assert mismatch["event"] == "mismatch"
+    assert mismatch["matcher"] == "text"
+    assert mismatch["expected"] == "C: rcpt TO:<friend@example.org>"
+    assert mismatch["actual"] == "C: rcpt TO:<x@example.org>"
+    assert f"(transcript line {mismatch['transcript_line']})" in mismatch["message"]
+    assert path.read_text().splitlines()[mismatch["transcript_line"] - 1] == mismatch["expected"]
+    assert sorted(p.name for p in (tmp_path / "transcripts").iterdir()) == [path.name]
+
+
+def test_replay_prints_the_mismatch_for_people(tmp_path: Path) -> None:
+    [capture] = CORPUS.glob("37_*.txt")
+    args = (str(capture), "--port", "0", "--certs-dir", "certs")
+    with ServeProcess(*args, cwd=tmp_path, verb="replay") as replay:
+        where = replay.expect(
+            r"^Replaying .*37_swaks.* \(\d+ lines, TLS: starttls\) on (\S+) port (\d+)"
+        )
+        replay.expect(r"^Trust this CA: certs/ca\.pem")
+        with RawSMTP((where[1], int(where[2]))) as raw:
+            raw.reply()
+            raw.command("EHLO mexes")
+            reply = raw.text("AUTH LOGIN")
+        replay.expect(r"^transcript mismatch at expected line 11 \(transcript line 17\)")
+        assert replay.wait() == 1
+    assert reply == "554 5.5.0 smtprig replay: text mismatch at transcript line 17\r\n"
+    assert "  expected: C: STARTTLS\n" in replay.text
+    assert "  actual:   C: AUTH LOGIN\n" in replay.text
+
+
+def test_sigterm_stops_a_replay_that_no_client_finished(tmp_path: Path) -> None:
+    [capture] = CORPUS.glob("33_*.txt")
+    args = (str(capture), "--port", "0", "--json")
+    with ServeProcess(*args, cwd=tmp_path, verb="replay") as replay:
+        assert ready_line(replay)["tls"] == "implicit"
+        assert replay.stop() == 3
+        assert "stopped before a client finished" in replay.stderr()
+
+
+def test_record_stops_on_sigterm_and_refuses_a_bad_mix_of_modes(
+    gmail: FakeGmail, tmp_path: Path
+) -> None:
+    with ServeProcess(*record_args(gmail, tmp_path), cwd=tmp_path, verb="record") as proxy:
+        proxy.expect(r"^Recording proxy: 127\.0\.0\.1 port \d+ \(starttls\) -> 127\.0\.0\.1")
+        proxy.expect(r"Ctrl-C stops\.")
+        assert proxy.stop() == 0
+    bad = record_args(gmail, tmp_path, "--upstream-tls", "implicit")
+    with ServeProcess(*bad, cwd=tmp_path, verb="record") as refused:
+        assert refused.wait() == 2
+        assert "use it on both sides or on neither" in refused.stderr()
+
+
+def swaks(port: int, cafile: Path, *, user: str, password: str) -> list[str]:
+    path = shutil.which("swaks")
+    if path is None:
+        pytest.fail("swaks is not installed: run .ci/run, or apt-get install -y swaks")
+    return [
+        path, "--server", "127.0.0.1", "--port", str(port), "--tls",
+        "--tls-verify", "--tls-ca-path", str(cafile),
+        "--auth", "LOGIN", "--auth-user", user, "--auth-password", password,
+        "--from", "tester@gmail.com", "--to", "friend@example.org",
+        "--header", "Subject: recorded by swaks", "--body", "Sent by swaks.",
+    ]  # fmt: skip
+
+
+def test_swaks_recorded_in_human_mode_then_replayed(gmail: FakeGmail, tmp_path: Path) -> None:
+    user, password = gmail.credentials
+    cafile = tmp_path / "certs" / "ca.pem"
+    with ServeProcess(*record_args(gmail, tmp_path), cwd=tmp_path, verb="record") as proxy:
+        port = int(proxy.expect(r"^Recording proxy: 127\.0\.0\.1 port (\d+) ")[1])
+        proxy.expect(r"Ctrl-C stops\.")
+        sent = subprocess.run(
+            swaks(port, cafile, user=user, password=password),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S * 4,
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        wrote = proxy.expect(r"^\[1\] wrote (\S+): (\d+) lines, closed by (client|server)$")
+        assert proxy.stop() == 0
+    path = tmp_path / wrote[1]
+    text = path.read_text()
+    assert "C: AUTH LOGIN\n" in text
+    assert base64.b64encode(password.encode()).decode() not in text
+    assert password not in proxy.text
+
+    with ServeProcess(str(path), "--port", "0", "--json", cwd=tmp_path, verb="replay") as replay:
+        port = int(str(ready_line(replay)["port"]))
+        again = subprocess.run(
+            swaks(port, cafile, user="someone@else.example", password="another password"),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S * 4,
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert json.loads(replay.expect(r"^\{").string)["event"] == "passed"
+        assert replay.wait() == 0
