@@ -93,6 +93,25 @@ class _Inbound:
     def __bool__(self) -> bool:
         return bool(self._buffer)
 
+    def has_line(self) -> bool:
+        """Whether a whole line is waiting (so reading the next command will not block)."""
+        return self._buffer.find(b"\n") >= 0
+
+
+class _LineSplitter:
+    """Cuts a stream of pieces into whole lines (CRLF-ended), for reporting message lines."""
+
+    __slots__ = ("_partial",)
+
+    def __init__(self) -> None:
+        self._partial = b""
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        data = self._partial + piece
+        cut = data.rfind(b"\r\n") + 2
+        self._partial = data[cut:]
+        return data[:cut].splitlines(keepends=True) if cut > 1 else []
+
 
 class _Handler:
     """aiosmtpd's handler: only its exception hook is used; replies come from the persona."""
@@ -141,7 +160,11 @@ class _GmailSMTP(SMTP):
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
         self._writer_path = ReplyWriter(
-            self._write, lambda: self.transport, self.lost, lambda: bool(self._inbound)
+            self._write,
+            lambda: self.transport,
+            self.lost,
+            lambda: bool(self._inbound),
+            self._inbound.has_line,
         )
 
     # ------------------------------------------------------------------ asyncio protocol
@@ -182,6 +205,7 @@ class _GmailSMTP(SMTP):
 
     def close(self) -> None:
         """Closes after the pending output is written (and TLS says goodbye)."""
+        self._writer_path.flush_now()
         self._closing = True
         if self.transport is not None:
             self.transport.close()
@@ -363,6 +387,7 @@ class _GmailSMTP(SMTP):
         Returns None when the connection ended or the line was too long (answered and
         closed).
         """
+        await self._writer_path.flush()
         try:
             line = await self._reader.readuntil(b"\n")
         except asyncio.IncompleteReadError:
@@ -387,47 +412,55 @@ class _GmailSMTP(SMTP):
         """Reads a DATA body up to <CRLF>.<CRLF> and undoes dot-stuffing (RFC 5321 §4.5.2).
 
         Only CRLF ends a line here, so <LF>.<LF> and the other smuggling variants stay in
-        the body, as at Gmail (replies.md §14). Past the size limit the body is read and
-        thrown away, so memory stays bounded.
+        the body, as at Gmail (replies.md §14). The body is read in large pieces, not line
+        by line: a piece ends at the next ".<CRLF>" or at the reader's limit, and it is the
+        end of the data only if that dot starts a line. Past the size limit the body is read
+        and thrown away, so memory stays bounded.
 
         Returns:
             The body; None when it passed the size limit; ``_LOST`` if the client went away.
         """
+        await self._writer_path.flush()
         limit = self._core.persona.size_limit
         action = self._script(Step.BODY)
         drop = (
             next((f for f in action.faults if isinstance(f, Disconnect)), None) if action else None
         )
-        parts: list[bytes] = []
-        size = 0
-        at_line_start = True
+        body = bytearray()
+        received = 0
+        lines = _LineSplitter()
         while True:
-            if drop is not None and size >= drop.after_bytes:
+            if drop is not None and received >= drop.after_bytes:
                 self._writer_path.close(reset=drop.reset)  # the fault: a drop mid-message
                 self._closing = True
                 return _LOST
             try:
-                piece = await self._reader.readuntil(b"\r\n")
+                piece = await self._reader.readuntil(b".\r\n")
             except asyncio.LimitOverrunError as error:
-                # A line longer than the reader's limit arrives in pieces without CRLF.
                 piece = await self._reader.readexactly(error.consumed)
             except asyncio.IncompleteReadError:
                 return _LOST
-            self._report_client(self._take_inbound(len(piece)))
-            if at_line_start and piece == b".\r\n":
+            received += len(piece)
+            if drop is not None and received >= drop.after_bytes:
+                continue  # the whole message may be here; it is still dropped
+            self._take_inbound(len(piece))
+            if self._core.watching_lines:
+                for line in lines.feed(piece):
+                    self._report_client(line)
+            body += piece
+            if body == b".\r\n" or body.endswith(b"\r\n.\r\n"):
                 break
-            if at_line_start and piece.startswith(b"."):
-                piece = piece[1:]
-            at_line_start = piece.endswith(b"\r\n")
-            size += len(piece)
-            if size <= limit:
-                parts.append(piece)
-            elif parts:
-                parts.clear()
-        return b"".join(parts) if size <= limit else None
+            if received > limit:
+                del body[:-4]  # keep only what a terminator could start in
+        if received > limit:
+            return None
+        # Prefixing CRLF makes the first line like the others; "<CRLF>." starts each line
+        # whose leading dot the client added.
+        return (b"\r\n" + bytes(body[:-3])).replace(b"\r\n.", b"\r\n")[2:]
 
     async def _read_chunk(self, size: int, *, keep: bool) -> bytes | _Lost | None:
         """Reads one BDAT chunk of ``size`` octets (RFC 3030 §2), keeping it or not."""
+        await self._writer_path.flush()
         parts: list[bytes] = []
         remaining = size
         while remaining > 0:
@@ -533,7 +566,7 @@ class _GmailSMTP(SMTP):
 
     def _report_client(self, data: bytes, *, secret: bool = False) -> None:
         connection = self._connection
-        if data and connection is not None:
+        if data and connection is not None and self._core.watching_lines:
             self._core.line(connection, Direction.CLIENT, data, secret=secret)
 
     def _note_tls(self, transport: asyncio.BaseTransport) -> None:

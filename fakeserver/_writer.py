@@ -4,6 +4,11 @@ Every byte the server sends goes through :meth:`ReplyWriter.write`, the one plac
 reply can be delayed, dripped, split, held back to go out with the next one, mangled, or cut
 off by a close or a reset. Faults never change what the server decided, only what reaches
 the wire.
+
+Replies to pipelined commands go out together (RFC 2920 §3.2 lets a server batch them): a
+reply is held while another whole command line is already waiting, and written with the
+next one. A pipelining client's MAIL, RCPT and DATA then cost one TLS record and one send
+instead of three. Whoever is about to wait for the client must :meth:`flush` first.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class ReplyWriter:
         transport: gives the transport to close or reset (it changes after STARTTLS).
         lost: done when the connection is gone.
         pending_input: whether the client has already sent more (for ``Coalesce``).
+        command_waiting: whether a whole command line is already waiting to be read.
     """
 
     def __init__(
@@ -46,17 +52,22 @@ class ReplyWriter:
         transport: Callable[[], asyncio.BaseTransport | None],
         lost: asyncio.Future[None],
         pending_input: Callable[[], bool],
+        command_waiting: Callable[[], bool],
     ) -> None:
         self._write = write
         self._transport = transport
         self._lost = lost
         self._pending_input = pending_input
+        self._command_waiting = command_waiting
         self._held = b""
         self.closed_by_fault = False
 
     async def write(self, data: bytes, faults: tuple[Fault, ...] = ()) -> None:
         """Writes one reply, applying ``faults`` in the order they came."""
         if not faults:
+            if self._command_waiting():
+                self._held += data  # the next command's reply goes out with it
+                return
             await self._write(self._held + data)
             self._held = b""
             return
@@ -89,6 +100,19 @@ class ReplyWriter:
             self.close(reset=isinstance(ending, Reset))
         elif any(isinstance(fault, NoFinalCRLF) for fault in faults):
             self.close(reset=False)  # nothing else could end the client's wait
+
+    async def flush(self) -> None:
+        """Writes what is held back; call it before waiting for the client."""
+        if self._held:
+            data, self._held = self._held, b""
+            await self._write(data)
+
+    def flush_now(self) -> None:
+        """Hands what is held back to the transport without waiting (before a close)."""
+        transport = self._transport()
+        if self._held and isinstance(transport, asyncio.WriteTransport):
+            transport.write(self._held)
+        self._held = b""
 
     def close(self, *, reset: bool) -> None:
         """Ends the connection; with ``reset``, by a TCP RST instead of an orderly close."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import mailbox
 import re
 import socket
@@ -17,6 +18,7 @@ from fakeserver.core import Connection
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
 from fakeserver.outbox import CapturedMessage
+from fakeserver.persona import load_persona
 from fakeserver.runner import ListenerSpec, _bind
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
@@ -342,3 +344,44 @@ def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:
     sock = _bind(ListenerSpec(Listener.SMTPS, "127.0.0.1", 0))
     with sock:
         assert sock.proto == socket.IPPROTO_TCP
+
+
+BODIES = {
+    "empty": b"",
+    "prose ending lines with dots": b"Subject: s\r\n\r\nOne.\r\nTwo.\r\nThree..\r\n",
+    "dot lines": b".\r\n..\r\n...\r\n. \r\n",
+    "long lines": b"x" * 3000 + b"\r\n" + b"y" * 999 + b".\r\n",
+    "bare CR and LF": b"a\r.\rb\n.\nc\r\n",
+}
+
+
+@pytest.mark.parametrize("name", BODIES)
+@pytest.mark.parametrize("cut", [0, 1, 2, 3, 4, 7])
+def test_the_end_of_data_is_found_however_the_writes_fall(
+    gmail: FakeGmail, name: str, cut: int
+) -> None:
+    body = BODIES[name]
+    stuffed = (b"\r\n" + body).replace(b"\r\n.", b"\r\n..")[2:] + b".\r\n"
+    with authenticated(gmail) as raw:
+        raw.command("MAIL FROM:<tester@gmail.com>")
+        raw.command("RCPT TO:<a@example.org>")
+        raw.command("DATA")
+        # The last `cut` octets (part of the terminator, or more) come in a second write.
+        split = len(stuffed) - cut
+        raw.send(stuffed[:split])
+        raw.send(stuffed[split:])
+        assert raw.line().startswith(b"250 2.0.0 OK  ")
+    [message] = gmail.outbox.wait_for(1)
+    assert message.raw == body
+
+
+def test_a_message_past_the_size_limit_is_refused_and_not_kept() -> None:
+    persona = dataclasses.replace(load_persona(), size_limit=5000)
+    with FakeGmail(ServerOptions(persona=persona)) as gmail, authenticated(gmail) as raw:
+        raw.command("MAIL FROM:<tester@gmail.com>")
+        raw.command("RCPT TO:<a@example.org>")
+        raw.command("DATA")
+        raw.send((b"z" * 998 + b"\r\n") * 20 + b".\r\n")
+        assert raw.reply()[0].startswith(b"552-5.3.4 Your message exceeded Google's message size")
+        assert gmail.messages == []
+        assert raw.text("NOOP").startswith("250"), "the session goes on"
