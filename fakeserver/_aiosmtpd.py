@@ -157,6 +157,8 @@ class _GmailSMTP(SMTP):
         self._inbound = _Inbound()
         self._starttls_action: Action | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._last_heard = 0.0
+        self._replies: dict[Situation, bytes] = {}
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
         self._writer_path = ReplyWriter(
@@ -490,10 +492,22 @@ class _GmailSMTP(SMTP):
         if action is not None and action.reply is not None:
             data = render(self._core.persona, action.reply, outcome.fields)
         else:
-            data = self._core.persona.render(outcome.situation, outcome.fields)
+            data = self._rendered(outcome)
         await self._send(data, action.faults if action is not None else ())
         if outcome.next is Next.CLOSE:
             self.close()
+        return data
+
+    def _rendered(self, outcome: Outcome) -> bytes:
+        """The persona's reply; replies that depend only on the connection are kept."""
+        situation = outcome.situation
+        if situation is None:
+            return b""
+        if outcome.fields is not self._conversation.fields:
+            return self._core.persona.render(situation, outcome.fields)
+        data = self._replies.get(situation)
+        if data is None:
+            data = self._replies[situation] = self._core.persona.render(situation, outcome.fields)
         return data
 
     async def _refuse(self, action: Action) -> None:
@@ -527,6 +541,10 @@ class _GmailSMTP(SMTP):
         self._idle_timer = None
         if self._closing or self.transport is None:
             return
+        left = self._last_heard + self._core.idle_timeout_s - self.loop.time()
+        if left > 0:
+            self._idle_timer = self.loop.call_later(left, self._on_idle)
+            return
         outcome = self._conversation.idle_timeout()
         data = self._core.persona.render(Situation.IDLE_TIMEOUT, outcome.fields)
         connection = self._connection
@@ -540,9 +558,10 @@ class _GmailSMTP(SMTP):
         self.close()
 
     def _restart_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-        if not self._closing:
+        # One timer per connection, moved forward lazily: each arrival only notes the time,
+        # and the timer, when it fires early, sets itself again for the time left.
+        self._last_heard = self.loop.time()
+        if self._idle_timer is None and not self._closing:
             self._idle_timer = self.loop.call_later(self._core.idle_timeout_s, self._on_idle)
 
     # ------------------------------------------------------------------ reporting

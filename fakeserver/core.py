@@ -61,26 +61,41 @@ class Connection:
     reply_codes: list[int] = field(default_factory=list)
     offered: frozenset[str] = frozenset()
     pipelined: bool = False
+    _info: SessionInfo | None = field(default=None, repr=False)
 
     @property
     def session_id(self) -> str:
         return self.conversation.session_id
 
     def session_info(self) -> SessionInfo:
-        """The facts stored with each message from this connection."""
+        """The facts stored with each message from this connection.
+
+        Messages of one connection share the object while the facts stay the same, which
+        keeps a captured message close to its own size in memory.
+        """
         conversation = self.conversation
-        return SessionInfo(
-            connection_id=self.id,
-            listener=self.listener,
-            peer=self.peer,
-            session_id=conversation.session_id,
-            helo_name=conversation.helo_name,
-            tls_version=self.tls_version,
-            tls_cipher=self.tls_cipher,
-            user=conversation.user,
-            auth_mechanism=conversation.mechanism,
-            started_at=self.started_at,
-        )
+        info = self._info
+        if (
+            info is None
+            or info.helo_name != conversation.helo_name
+            or info.tls_version != self.tls_version
+            or info.user != conversation.user
+            or info.auth_mechanism != conversation.mechanism
+        ):
+            info = SessionInfo(
+                connection_id=self.id,
+                listener=self.listener,
+                peer=self.peer,
+                session_id=conversation.session_id,
+                helo_name=conversation.helo_name,
+                tls_version=self.tls_version,
+                tls_cipher=self.tls_cipher,
+                user=conversation.user,
+                auth_mechanism=conversation.mechanism,
+                started_at=self.started_at,
+            )
+            self._info = info
+        return info
 
 
 class Observer(Protocol):

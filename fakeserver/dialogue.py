@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import re
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -444,7 +445,8 @@ class Conversation:
                     return self._say(Situation.MESSAGE_TOO_BIG)
             elif key == "BODY" and value.upper() not in _BODY_TYPES:
                 return self._say(Situation.SYNTAX_ERROR)
-        self._transaction = _Transaction(address, tuple(parameters))
+        # Interned: a test suite sends from the same few addresses thousands of times.
+        self._transaction = _Transaction(sys.intern(address), tuple(parameters))
         return self._say(Situation.SENDER_OK)
 
     def _rcpt(self, verb: str, argument: str) -> Outcome:
@@ -462,7 +464,7 @@ class Conversation:
             return self._say(Situation.RECIPIENT_INVALID, address=address)
         if len(transaction.recipients) >= self.persona.max_recipients:
             return self._say(Situation.TOO_MANY_RECIPIENTS)
-        transaction.recipients.append(address)
+        transaction.recipients.append(sys.intern(address))
         return self._say(Situation.RECIPIENT_OK)
 
     def _data(self, verb: str, argument: str) -> Outcome:

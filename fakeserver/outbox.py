@@ -68,7 +68,7 @@ class CapturedMessage:
     raw: bytes
     session: SessionInfo
     received_at: float
-    _parsed: list[EmailMessage] = field(default_factory=list, repr=False, compare=False)
+    _parsed: EmailMessage | None = field(default=None, repr=False, compare=False)
 
     @property
     def mail_from(self) -> str:
@@ -87,12 +87,14 @@ class CapturedMessage:
         wire's CRLFs.
         """
         # Parsing lazily keeps a captured message close to its raw size in memory.
-        if not self._parsed:
-            parsed = _PARSER.parsebytes(self.raw.replace(b"\r\n", b"\n"))
-            if not isinstance(parsed, EmailMessage):
+        parsed = self._parsed
+        if parsed is None:
+            made = _PARSER.parsebytes(self.raw.replace(b"\r\n", b"\n"))
+            if not isinstance(made, EmailMessage):
                 raise TypeError("email.policy.default did not produce an EmailMessage")
-            self._parsed.append(parsed)
-        return self._parsed[0]
+            parsed = made
+            object.__setattr__(self, "_parsed", parsed)  # a cache, not a change of value
+        return parsed
 
 
 class Outbox:
