@@ -29,6 +29,9 @@ LINE_LIMIT = 64 * 1024
 """The longest piece handed out; a longer line comes out in pieces (RFC 5321 §4.5.3.1.6 allows
 1000 octets, but a relay must carry whatever a client sends)."""
 
+# asyncio's default high-water mark for a transport's write buffer: drain() waits above it.
+_HIGH_WATER = 64 * 1024
+
 # RFC 3030 §2: "BDAT" SP chunk-size [SP end-marker]; verbs are case-insensitive (RFC 5321 §2.4).
 _BDAT = re.compile(rb"BDAT +([0-9]{1,12})(?: +LAST)? *\r?\n", re.IGNORECASE)
 
@@ -82,6 +85,7 @@ class LineStream:
         self.peer: tuple[str, int] = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
         self._buffer = bytearray()
         self._eof = False
+        self._outgoing = bytearray()
 
     async def read_line(self, timeout_s: float, *, limit: int | None = None) -> bytes:
         """The next piece: up to and including an LF, at most ``limit`` (and ``LINE_LIMIT``)
@@ -92,20 +96,32 @@ class LineStream:
             OSError: the connection failed.
         """
         most = LINE_LIMIT if limit is None else min(limit, LINE_LIMIT)
+        piece = self._take(most)
+        if piece is not None:
+            return piece  # no timer for what is already here: a message is many lines
         async with asyncio.timeout(timeout_s):
-            while True:
-                end = self._buffer.find(b"\n", 0, most) + 1
-                if end == 0 and (len(self._buffer) >= most or self._eof):
-                    end = min(len(self._buffer), most)
-                if end > 0 or self._eof:
-                    piece = bytes(self._buffer[:end])
-                    del self._buffer[:end]
-                    return piece
+            while (piece := self._take(most)) is None:
                 chunk = await self.reader.read(LINE_LIMIT)
                 if chunk:
                     self._buffer += chunk
                 else:
                     self._eof = True
+            return piece
+
+    def _take(self, most: int) -> bytes | None:
+        end = self._buffer.find(b"\n", 0, most) + 1
+        if end == 0 and (len(self._buffer) >= most or self._eof):
+            end = min(len(self._buffer), most)
+        if end == 0 and not self._eof:
+            return None
+        piece = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return piece
+
+    @property
+    def line_ready(self) -> bool:
+        """Whether ``read_line`` would return at once."""
+        return b"\n" in self._buffer or len(self._buffer) >= LINE_LIMIT or self._eof
 
     def discard_buffered(self) -> bytes:
         """Forget, and return, what was read but not handed out."""
@@ -113,15 +129,39 @@ class LineStream:
         self._buffer.clear()
         return data
 
-    async def write(self, data: bytes) -> None:
-        """Send ``data``, waiting (bounded) while the peer is slow to take it.
+    def queue(self, data: bytes) -> None:
+        """Hold ``data`` for the next ``flush``, so that lines read together leave together
+        (one TCP segment, one TLS record) instead of one write per line."""
+        self._outgoing += data
+
+    @property
+    def queued(self) -> int:
+        """How many bytes ``queue`` holds."""
+        return len(self._outgoing)
+
+    async def flush(self) -> None:
+        """Send what ``queue`` holds, waiting (bounded) while the peer is slow to take it.
 
         Raises:
             OSError: the connection failed, or the peer took nothing for ``io_timeout_s``.
         """
-        self.writer.write(data)
-        async with asyncio.timeout(self.io_timeout_s):
-            await self.writer.drain()
+        if self._outgoing:
+            self.writer.write(bytes(self._outgoing))
+            self._outgoing.clear()
+        if self.writer.transport.get_write_buffer_size() >= _HIGH_WATER:
+            async with asyncio.timeout(self.io_timeout_s):
+                await self.writer.drain()
+        elif self.writer.transport.is_closing():
+            raise ConnectionResetError("the connection is closed")
+
+    async def write(self, data: bytes) -> None:
+        """Send what ``queue`` holds, then ``data``; as ``flush``.
+
+        Raises:
+            OSError: as ``flush``.
+        """
+        self.queue(data)
+        await self.flush()
 
     def pause_reading(self) -> None:
         """Stop taking bytes from the socket, so that a TLS ClientHello waits there for the

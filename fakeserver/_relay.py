@@ -29,7 +29,14 @@ import ssl
 from dataclasses import dataclass
 
 from client.transcript import Direction, Recorder
-from fakeserver._linestream import LineStream, bdat_size, describe, is_command, reply_code
+from fakeserver._linestream import (
+    LINE_LIMIT,
+    LineStream,
+    bdat_size,
+    describe,
+    is_command,
+    reply_code,
+)
 from fakeserver._serving import TLSMode
 
 __all__ = ["Relay", "RelaySettings"]
@@ -161,15 +168,16 @@ class Relay:
                 elif is_command(line, b"STARTTLS") and self.client.tls is None:
                     await self._client_starttls(upstream, line)
                     continue
-                await upstream.write(line)
+                await _forward(self.client, upstream, line)
                 size = None if self._in_data else bdat_size(line)
                 while size:
                     piece = await self.client.read_line(idle_s, limit=size)
                     if not piece:
-                        return
+                        break
                     self._record_client(piece)
-                    await upstream.write(piece)
+                    await _forward(self.client, upstream, piece)
                     size -= len(piece)
+            await upstream.flush()
 
     def _record_client(self, line: bytes) -> None:
         self.recorder.line(Direction.CLIENT, line, sasl_response=self._answering_challenge)
@@ -219,7 +227,8 @@ class Relay:
                         if upgraded:
                             continue
                 self.recorder.line(Direction.SERVER, line)
-                await self.client.write(line)
+                await _forward(upstream, self.client, line)
+            await self.client.flush()
 
     async def _upgrade_both(self, upstream: LineStream, ready: bytes) -> bool:
         settings = self.settings
@@ -236,3 +245,11 @@ class Relay:
         self.recorder.line(Direction.SERVER, ready)
         await self.client.write(ready)
         return await self._upgrade_client()
+
+
+async def _forward(source: LineStream, target: LineStream, line: bytes) -> None:
+    """Relay ``line``, holding it while more lines are already at hand (so a multi-line reply
+    or a message leaves in few writes), up to a bound."""
+    target.queue(line)
+    if not source.line_ready or target.queued >= LINE_LIMIT:
+        await target.flush()

@@ -55,6 +55,9 @@ __all__ = [
 
 S = Direction.SERVER
 
+# How far past the conversation's length the transcript is compared: room for <nothing>
+# stand-ins, which match no line.
+_MARGIN = 32
 _PORT = re.compile(r"\s*(\d+)")
 _PORT_MODES = {465: TLSMode.IMPLICIT, 587: TLSMode.STARTTLS, 25: TLSMode.STARTTLS}
 _LISTENER_MODES = {
@@ -93,7 +96,14 @@ Step = Send | Await | Done | Failed
 
 
 class ReplayScript:
-    """One transcript, ready to be replayed from the server's side.
+    """One transcript, being replayed on one connection from the server's side.
+
+    Comparing the whole conversation at every step would cost time in the square of its
+    length (a 10 MB message is 130 000 lines), so each step compares from the last point
+    where everything before was matched and nothing before still matters: the start of a
+    server reply, or the client's turn after a reply that was neither a 334 challenge nor a
+    354. Neither message data nor a challenge (whose answer must stay redacted in what a
+    mismatch shows) runs across such a point.
 
     Args:
         transcript: what the conversation must look like.
@@ -106,6 +116,11 @@ class ReplayScript:
         self.transcript = transcript
         self.normalisers = normalisers
         self._lines = transcript.lines
+        # Where each line is among the entries; the end as one more.
+        self._entry_of = [
+            index for index, entry in enumerate(transcript.entries) if isinstance(entry, Line)
+        ] + [len(transcript.entries)]
+        self._start = (0, 0)  # (expected line, actual line): compare from here
 
     @property
     def greeting_missing(self) -> bool:
@@ -114,8 +129,8 @@ class ReplayScript:
         return bool(self._lines) and self._lines[0].direction is Direction.CLIENT
 
     def step(self, actual: Sequence[Line]) -> Step:
-        """What to do after ``actual``, the conversation so far."""
-        found = compare(self.transcript, actual, normalisers=self.normalisers)
+        """What to do after ``actual``, the conversation so far on this connection."""
+        found = self._compare(actual)
         if found is None:
             return Done()
         if found.actual is not None:
@@ -124,7 +139,11 @@ class ReplayScript:
         if self._lines[index].direction is Direction.CLIENT or _go_ahead(actual[-1:]):
             # After a 354 the message is due (RFC 5321 §4.1.1.4), even where the transcript
             # has only a <message ...> stand-in, which would match no line at all.
+            if index > 0 and _plain_reply_end(self._lines[index - 1]):
+                self._start = (index, len(actual))
             return Await()
+        # A server line starts afresh: no message data or challenge runs across it.
+        self._start = (index, len(actual))
         lines: list[Line] = []
         for line in self._lines[index:]:
             if line.direction is not S:
@@ -141,12 +160,49 @@ class ReplayScript:
     def mismatch(self, actual: Sequence[Line], matcher: str, reason: str) -> Mismatch:
         """A mismatch at the point ``actual`` has reached, for a failure that is not about a
         line (a timeout, a failed TLS handshake)."""
-        found = compare(self.transcript, actual, normalisers=self.normalisers)
+        found = self._compare(actual)
         if found is None:
             return Mismatch(len(self._lines), len(actual), None, None, matcher, reason)
         return dataclasses.replace(
             found, matcher=matcher, reason=reason, expected_text=None, actual_text=None
         )
+
+    def _compare(self, actual: Sequence[Line]) -> Mismatch | None:
+        """``compare`` from ``_start`` on, with indexes and line numbers for the whole.
+
+        The transcript is cut a little past where the conversation can have got to, since
+        compare prepares every line it is given; a result that touches the cut is redone
+        uncut (the last line given has no successor for a ``<message>`` to stop at).
+        """
+        expected_start, actual_start = self._start
+        rest = actual[actual_start:]
+        end = min(expected_start + len(rest) + _MARGIN, len(self._lines))
+        found = self._compare_part(expected_start, end, rest)
+        if end < len(self._lines) and (found is None or found.expected_index >= end - 1):
+            found = self._compare_part(expected_start, len(self._lines), rest)
+        if found is None:
+            return None
+        return dataclasses.replace(found, actual_index=found.actual_index + actual_start)
+
+    def _compare_part(self, start: int, end: int, actual: Sequence[Line]) -> Mismatch | None:
+        skipped = self._entry_of[start]
+        part = Transcript(
+            self.transcript.headers, self.transcript.entries[skipped : self._entry_of[end]]
+        )
+        found = compare(part, actual, normalisers=self.normalisers)
+        if found is None:
+            return None
+        return dataclasses.replace(
+            found,
+            expected_index=found.expected_index + start,
+            file_line=None if found.file_line is None else found.file_line + skipped,
+        )
+
+
+def _plain_reply_end(line: Line) -> bool:
+    """Whether ``line`` ends a server reply after which the client's next line is a command."""
+    code = reply_code(line.data) if line.direction is S else None
+    return code is not None and code[1] and code[0] not in (b"334", b"354")
 
 
 def _go_ahead(last: Sequence[Line]) -> bool:

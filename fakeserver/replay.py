@@ -131,7 +131,7 @@ class ReplayServer:
         if not isinstance(transcript, Transcript):
             transcript = read(transcript)
         self.options = options or ReplayOptions()
-        self.script = ReplayScript(transcript, self.options.normalisers)
+        self.transcript = transcript
         self.tls = TLSMode.parse(self.options.tls or tls_mode_of(transcript), "--tls")
         self.certificates = self.options.certificates or default_certificates()
         self._context = server_context(self.certificates)
@@ -229,7 +229,8 @@ class ReplayServer:
         if errors:
             raise ServerThreadError(errors)
         if not results:
-            raise TranscriptMismatch(self.script.mismatch([], "end", "no client connected"))
+            script = ReplayScript(self.transcript, self.options.normalisers)
+            raise TranscriptMismatch(script.mismatch([], "end", "no client connected"))
         for result in results:
             if result.mismatch is not None:
                 raise TranscriptMismatch(result.mismatch)
@@ -253,7 +254,7 @@ class ReplayServer:
             mismatch = await conversation.run()
         except BaseException:
             reason = "the replay server stopped, or failed (see check())"
-            mismatch = self.script.mismatch(conversation.actual, "end", reason)
+            mismatch = conversation.script.mismatch(conversation.actual, "end", reason)
             raise
         finally:
             recorder.event("closed")
@@ -281,7 +282,7 @@ class _Conversation:
         fresh: FreshValues,
         recorder: Recorder,
     ) -> None:
-        self.script = server.script
+        self.script = ReplayScript(server.transcript, server.options.normalisers)
         self.tls = server.tls
         self.options = server.options
         self.context = context
@@ -349,8 +350,11 @@ class _Conversation:
         if upgrade:
             self.stream.pause_reading()  # the ClientHello must wait for the handshake
         for line in lines:
+            data = self.fresh.render(line)
+            self.recorder.line(S, data)
             self.actual.append(line)
-            await self._write(self.fresh.render(line))
+            self.stream.queue(data)
+        await self.stream.flush()  # a multi-line reply leaves in one write
         self.answering_challenge = final == (b"334", True)
         self.in_data = final == (b"354", True)
         if not upgrade:

@@ -84,6 +84,26 @@ def test_a_client_that_differs_fails_at_its_line() -> None:
     assert end.mismatch.actual == Line(C, b"HELO laptop\r\n")
 
 
+def test_a_late_mismatch_is_numbered_in_the_whole_transcript() -> None:
+    script = ReplayScript(load(SESSION))
+    client = [b"EHLO laptop\r\n", b"AUTH PLAIN AGEAYg==\r\n", b"RSET\r\n"]
+    actual, end = play(script, client)
+    assert isinstance(end, Failed)
+    mismatch = end.mismatch
+    assert (mismatch.expected_index, mismatch.actual_index, mismatch.file_line) == (6, 6, 8)
+    assert mismatch.expected == Line(C, b"QUIT\r\n")
+    assert compare(load(SESSION), actual) == mismatch, "as if compared from the start"
+
+
+def test_a_long_run_of_lines_that_match_nothing_is_crossed() -> None:
+    # Each step compares only a little past the conversation's length; 40 "<nothing>"
+    # stand-ins match no line at all, so the step must look past that cut.
+    text = "S: 220 x\nC: NOOP\n" + "S: <nothing>\n" * 40 + "C: QUIT\nS: 221 bye\n"
+    actual, end = play(ReplayScript(load(text)), [b"NOOP\r\n", b"QUIT\r\n"])
+    assert end == Done()
+    assert actual[-1] == Line(S, b"221 bye\r\n")
+
+
 def test_the_server_waits_while_the_client_has_said_only_part_of_its_turn() -> None:
     script = ReplayScript(load(SESSION))
     actual, step = play(script, [b"EHLO laptop\r\n"])
