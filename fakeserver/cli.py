@@ -7,6 +7,8 @@ object per line, the first being ``{"event": "ready", ...}``. Ctrl-C or SIGTERM 
 proxy (:mod:`fakeserver.proxy`); ``fakeserver replay`` plays one transcript's server side and
 exits 0 if a client followed it to its end, 1 on a mismatch, 3 if stopped before a client did
 (:mod:`fakeserver.replay`). Both print a ready line first, as ``serve`` does.
+``fakeserver serve --scenario FILE.toml`` loads scripted replies and faults
+(:mod:`fakeserver.scenario`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
 from fakeserver.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
 from fakeserver.replay import ReplayOptions, ReplayResult, ReplayServer
+from fakeserver.scenario import load_scenario
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import CertificatePaths, load_or_create
 
@@ -98,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, help="seed for session ids, for repeatable runs")
     serve.add_argument("--show-bodies", action="store_true", help="log message lines too")
     serve.add_argument("--json", action="store_true", help="print JSON lines, not a log")
+    serve.add_argument(
+        "--scenario", type=Path, metavar="FILE.toml", help="scripted replies and faults to serve"
+    )
 
     certs = verbs.add_parser("certs", help="(re)generate the CA and server certificate")
     certs.set_defaults(run=_certs)
@@ -173,11 +179,19 @@ def _serve(arguments: argparse.Namespace) -> int:
         record_dir=arguments.record,
         seed=arguments.seed,
     )
+    scenario = load_scenario(arguments.scenario) if arguments.scenario is not None else None
+    if scenario is not None:  # what the command line says explicitly wins over the file
+        keep = {"seed"} if arguments.seed is not None else set()
+        if arguments.idle_timeout != ServerOptions().idle_timeout_s:
+            keep.add("idle_timeout_s")
+        options = scenario.server_options(options, keep=keep)
     output = LiveOutput(sys.stdout)
     observer: Observer = (
         JsonLog(output) if arguments.json else HumanLog(output, show_bodies=arguments.show_bodies)
     )
     server = FakeGmail(options, observers=[observer])
+    if scenario is not None:
+        scenario.apply(server.script)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
