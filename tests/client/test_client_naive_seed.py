@@ -13,6 +13,7 @@ import socket
 import threading
 
 from client import SMTPClient
+from examples.clients.naive_seed_client import converse
 from tests.client.client_testkit import WAIT_S, Peer, ScriptedServer
 
 EXTENSIONS = [f"X-EXTENSION-NUMBER-{number:02d} with a long parameter list" for number in range(30)]
@@ -24,14 +25,14 @@ BIG_EHLO_REPLY = (
 
 
 def naive_seed_client(port: int, commands: list[bytes]) -> list[str]:
-    """The seed's client: one send, one ``recv(1024)``, and the result is "the reply"."""
+    """The seed's client: one send, one ``recv(1024)``, and the result is "the reply".
+
+    The loop is the example client's (``examples/clients/naive_seed_client.py``), which fault
+    experiments run as a command; only the timeout is the test's own, so a test cannot hang.
+    """
     client_socket = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
     try:
-        replies = [client_socket.recv(1024).decode()]
-        for command in commands:
-            client_socket.send(command)
-            replies.append(client_socket.recv(1024).decode())
-        return replies
+        return converse(client_socket, commands)
     finally:
         client_socket.close()
 
