@@ -1,4 +1,5 @@
-"""smtplib as the tests drive it through the proxy and against the replay server."""
+"""Clients as the tests drive them through the proxy and against the replay server, and a
+transcript that holds secrets."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import base64
 import smtplib
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 
+from client.transcript import Direction, Recorder, write
 from fakeserver.proxy import TLSMode
+from tests.rawsmtp import RawSMTP
 
+C, S = Direction.CLIENT, Direction.SERVER
 TIMEOUT_S = 5.0
 MESSAGE = b"From: tester@gmail.com\r\nSubject: recorded\r\n\r\nHello through the proxy.\r\n"
 
@@ -57,3 +62,46 @@ def secret_spellings(user: str, password: str) -> list[str]:
     """Every spelling of the credentials that must never reach a file or an output."""
     plain = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
     return [password, base64.b64encode(password.encode()).decode(), plain]
+
+
+SECRET_USER, SECRET_PASSWORD = "me@gmail.com", "correct horse battery"
+_PLAIN_BLOB = base64.b64encode(f"\0{SECRET_USER}\0{SECRET_PASSWORD}".encode()).decode()
+_WRONG_PASSWORD = base64.b64encode(b"a wrong password").decode()
+SECRETS = [*secret_spellings(SECRET_USER, SECRET_PASSWORD), _WRONG_PASSWORD]
+"""What must never be shown or stored when the transcript of ``write_secret_transcript`` is
+replayed against ``send_wrong_password``."""
+
+
+def write_secret_transcript(path: Path) -> Path:
+    """A transcript written with its secrets (AUTH LOGIN, then AUTH PLAIN), unredacted."""
+    recorder = Recorder(redact_secrets=False)
+    for direction, line in [
+        (S, "220 smtp.gmail.com ESMTP id1sm1.1 - gsmtp"),
+        (C, "EHLO laptop"),
+        (S, "250 AUTH LOGIN PLAIN"),
+        (C, "AUTH LOGIN"),
+        (S, "334 VXNlcm5hbWU6"),
+        (C, base64.b64encode(SECRET_USER.encode()).decode()),
+        (S, "334 UGFzc3dvcmQ6"),
+        (C, base64.b64encode(SECRET_PASSWORD.encode()).decode()),
+        (S, "235 2.7.0 Accepted"),
+        (C, f"AUTH PLAIN {_PLAIN_BLOB}"),
+        (S, "503 5.5.1 Already authenticated"),
+        (C, "QUIT"),
+        (S, "221 2.0.0 closing connection id1sm1.1 - gsmtp"),
+    ]:
+        recorder.line(direction, f"{line}\r\n".encode())
+    write(path, recorder.transcript(), redact_secrets=False)
+    if _PLAIN_BLOB not in path.read_text():
+        raise AssertionError("the transcript should hold the secret")
+    return path
+
+
+def send_wrong_password(raw: RawSMTP) -> str:
+    """Follows ``write_secret_transcript`` up to the password, and sends another; returns the
+    reply (a 554 from the replay server)."""
+    raw.reply()
+    raw.command("EHLO laptop")
+    raw.command("AUTH LOGIN")
+    raw.command(base64.b64encode(SECRET_USER.encode()).decode())
+    return raw.text(_WRONG_PASSWORD)

@@ -20,7 +20,14 @@ from fakeserver.proxy import TLSMode
 from fakeserver.server import FakeGmail
 from fakeserver.tls import default_certificates
 from tests.rawsmtp import RawSMTP
-from tests.recordreplay.clients import TIMEOUT_S, secret_spellings, send
+from tests.recordreplay.clients import (
+    SECRETS,
+    TIMEOUT_S,
+    secret_spellings,
+    send,
+    send_wrong_password,
+    write_secret_transcript,
+)
 from tests.serveproc import ServeProcess
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "gmail_transcripts"
@@ -174,3 +181,28 @@ def test_swaks_recorded_in_human_mode_then_replayed(gmail: FakeGmail, tmp_path: 
         assert again.returncode == 0, again.stdout + again.stderr
         assert json.loads(replay.expect(r"^\{").string)["event"] == "passed"
         assert replay.wait() == 0
+
+
+def test_replaying_a_secret_transcript_from_the_command_line_shows_and_stores_none(
+    tmp_path: Path,
+) -> None:
+    path = write_secret_transcript(tmp_path / "secret.txt")
+    args = (str(path), "--port", "0", "--json", "--certs-dir", "certs")
+    with ServeProcess(*args, cwd=tmp_path, verb="replay") as replay:
+        ready = ready_line(replay)
+        assert ready["tls"] == "none"
+        with RawSMTP((str(ready["host"]), int(str(ready["port"])))) as raw:
+            assert send_wrong_password(raw).startswith("554 5.5.0 smtprig replay: text")
+        mismatch = json.loads(replay.expect(r"^\{").string)
+        assert replay.wait() == 1
+        output = replay.text + replay.stderr()
+    assert mismatch["expected"] == "C: <redacted>"
+    stored = [
+        file.read_bytes().decode("utf-8", "replace")
+        for file in tmp_path.rglob("*")
+        if file.is_file() and file != path
+    ]
+    assert stored, "the certificates, at least"
+    for secret in SECRETS:
+        assert secret not in output
+        assert all(secret not in text for text in stored)

@@ -13,12 +13,20 @@ from pathlib import Path
 import pytest
 
 from client._compare import TranscriptMismatch
-from client.transcript import Direction, Line, Recorder, Transcript, dump, read, write
+from client.transcript import Direction, Line, Transcript, dump, read
 from fakeserver.proxy import ProxyOptions, RecordingProxy, TLSMode
 from fakeserver.replay import ReplayOptions, ReplayServer
 from fakeserver.server import FakeGmail
 from tests.rawsmtp import RawSMTP
-from tests.recordreplay.clients import MESSAGE, TIMEOUT_S, connect, secret_spellings, send
+from tests.recordreplay.clients import (
+    MESSAGE,
+    SECRETS,
+    TIMEOUT_S,
+    connect,
+    send,
+    send_wrong_password,
+    write_secret_transcript,
+)
 from tests.recordreplay.conftest import WAIT_S
 
 C, S = Direction.CLIENT, Direction.SERVER
@@ -246,41 +254,15 @@ def test_a_bdat_chunk_replays_as_recorded(gmail: FakeGmail, trusting: ssl.SSLCon
 def test_replaying_a_transcript_that_holds_a_secret_stores_and_shows_none(
     tmp_path: Path,
 ) -> None:
-    password = "correct horse battery"
-    blob = base64.b64encode(f"\0me@gmail.com\0{password}".encode()).decode()
-    recorder = Recorder(redact_secrets=False)
-    for direction, line in [
-        (S, "220 smtp.gmail.com ESMTP id1sm1.1 - gsmtp"),
-        (C, "EHLO laptop"),
-        (S, "250 AUTH LOGIN PLAIN"),
-        (C, "AUTH LOGIN"),
-        (S, "334 VXNlcm5hbWU6"),
-        (C, base64.b64encode(b"me@gmail.com").decode()),
-        (S, "334 UGFzc3dvcmQ6"),
-        (C, base64.b64encode(password.encode()).decode()),
-        (S, "235 2.7.0 Accepted"),
-        (C, f"AUTH PLAIN {blob}"),
-        (S, "503 5.5.1 Already authenticated"),
-        (C, "QUIT"),
-        (S, "221 2.0.0 closing connection id1sm1.1 - gsmtp"),
-    ]:
-        recorder.line(direction, f"{line}\r\n".encode())
-    path = tmp_path / "secret.txt"
-    write(path, recorder.transcript(), redact_secrets=False)
-    assert blob in path.read_text(), "the file holds the secret"
-
+    path = write_secret_transcript(tmp_path / "secret.txt")
     with ReplayServer(path) as replay, RawSMTP(replay.address) as raw:
-        raw.reply()
-        raw.command("EHLO laptop")
-        raw.command("AUTH LOGIN")
-        raw.command(base64.b64encode(b"me@gmail.com").decode())
-        reply = raw.text(base64.b64encode(b"a wrong password").decode())
+        reply = send_wrong_password(raw)
         assert reply.startswith("554 5.5.0 smtprig replay: text mismatch at transcript line 9")
         with pytest.raises(TranscriptMismatch) as failure:
             replay.check()
         [result] = replay.results
     shown = str(failure.value) + dump(result.transcript)
-    for secret in [*secret_spellings("me@gmail.com", password), "YSB3cm9uZyBwYXNzd29yZA=="]:
+    for secret in SECRETS:
         assert secret not in shown
     assert "  expected: C: <redacted>" in shown
     assert [p.name for p in tmp_path.iterdir()] == ["secret.txt"], "replay writes no file"
