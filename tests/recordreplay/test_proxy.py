@@ -298,3 +298,49 @@ def test_default_certificates_are_presented(trusting: ssl.SSLContext) -> None:
     assert proxy.ca_pem == default_certificates().ca_pem
     with pytest.raises(RuntimeError, match="not running"):
         _ = proxy.address
+
+
+def test_a_plaintext_client_can_be_recorded_against_an_implicit_tls_upstream(
+    gmail: FakeGmail, trusting: ssl.SSLContext
+) -> None:
+    options = ProxyOptions(
+        upstream=gmail.smtps, tls=TLSMode.NONE, upstream_tls=TLSMode.IMPLICIT
+    ).replace(upstream_context=trusting)
+    with RecordingProxy(options) as proxy:
+        send(proxy.address, TLSMode.NONE, trusting, gmail.credentials)
+        [transcript] = proxy.wait_for_transcripts(1, WAIT_S)
+    assert gmail.outbox.wait_for(1)[0].session.tls_version is not None, "TLS upstream"
+    assert tls_events(transcript) == [], "none on the client's side"
+    assert transcript.header("upstream-tls") == "implicit"
+
+
+def test_connections_at_the_same_time_get_a_transcript_each(
+    gmail: FakeGmail, trusting: ssl.SSLContext
+) -> None:
+    with proxy_for(gmail.smtps, TLSMode.IMPLICIT, trusting) as proxy:
+        context = proxy.client_context()
+        with RawSMTP(proxy.address, context=context) as one:
+            with RawSMTP(proxy.address, context=context) as two:
+                one.reply()
+                two.reply()
+                one.command("EHLO one.example")
+                two.command("EHLO two.example")
+                two.command("QUIT")
+            one.command("QUIT")
+        transcripts = proxy.wait_for_transcripts(2, WAIT_S)
+    names = {texts(transcript, C)[0] for transcript in transcripts}
+    assert names == {"EHLO one.example", "EHLO two.example"}
+    assert all(len(texts(transcript, C)) == 2 for transcript in transcripts)
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout(
+    gmail: FakeGmail, trusting: ssl.SSLContext
+) -> None:
+    with proxy_for(gmail.smtps, TLSMode.IMPLICIT, trusting, idle_timeout_s=0.2) as proxy:
+        with RawSMTP(proxy.address, context=proxy.client_context()) as raw:
+            raw.reply()
+            assert raw.closed_by_server()
+        [transcript] = proxy.wait_for_transcripts(1, WAIT_S)
+    last = transcript.entries[-1]
+    assert isinstance(last, Event)
+    assert last.kind == "closed"

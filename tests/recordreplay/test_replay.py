@@ -17,6 +17,7 @@ from client.transcript import Direction, Line, Transcript, dump, read
 from fakeserver.proxy import ProxyOptions, RecordingProxy, TLSMode
 from fakeserver.replay import ReplayOptions, ReplayServer
 from fakeserver.server import FakeGmail
+from fakeserver.tls import client_context, generate
 from tests.rawsmtp import RawSMTP
 from tests.recordreplay.clients import (
     MESSAGE,
@@ -266,3 +267,12 @@ def test_replaying_a_transcript_that_holds_a_secret_stores_and_shows_none(
         assert secret not in shown
     assert "  expected: C: <redacted>" in shown
     assert [p.name for p in tmp_path.iterdir()] == ["secret.txt"], "replay writes no file"
+
+
+def test_a_client_that_does_not_trust_the_replay_server_is_a_tls_mismatch() -> None:
+    transcript = read(next(CORPUS.glob("33_*.txt")))
+    with ReplayServer(transcript) as replay:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            connect(replay.address, TLSMode.IMPLICIT, client_context(generate()))
+        with pytest.raises(TranscriptMismatch, match="matcher 'tls' failed: the TLS handshake"):
+            replay.check()
