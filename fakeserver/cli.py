@@ -8,7 +8,8 @@ proxy (:mod:`fakeserver.proxy`); ``fakeserver replay`` plays one transcript's se
 exits 0 if a client followed it to its end, 1 on a mismatch, 3 if stopped before a client did
 (:mod:`fakeserver.replay`). Both print a ready line first, as ``serve`` does.
 ``fakeserver serve --scenario FILE.toml`` loads scripted replies and faults
-(:mod:`fakeserver.scenario`).
+(:mod:`fakeserver.scenario`); ``fakeserver experiment`` runs a client command against a
+matrix of faults (:mod:`fakeserver._experiment_cli`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 from client.transcript import TranscriptFormatError, format_line, read
+from fakeserver import _experiment_cli
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, parse_account
 from fakeserver.core import Observer
 from fakeserver.dialogue import Policy
@@ -141,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--tls", choices=modes, help="default: what the transcript says")
     _certs_dir_option(replay)
     replay.add_argument("--json", action="store_true", help="print JSON lines")
+    _experiment_cli.add_parser(verbs)
     return parser
 
 

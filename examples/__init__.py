@@ -1,0 +1,1 @@
+"""Example programs; ``clients/`` holds mail clients that fault experiments run."""

@@ -1,0 +1,1 @@
+"""Mail clients run as commands by fault experiments (see the README)."""
