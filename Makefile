@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 PYTEST_ARGS ?= -n 2
 
-.PHONY: serve test lint typecheck demo bench clean
+.PHONY: serve test lint typecheck demo bench experiment clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ serve: $(RUN_STAMP)
 
 demo: $(RUN_STAMP)
 	$(BIN)/python -m fakeserver.demo
+
+# The README's fault experiment: three clients against the built-in matrix. The table goes to
+# stdout; report.html, report.json and every run's transcripts to reports/experiment/.
+EXPERIMENT_CLIENT := --host {host} --port {port} --tls {tls} --cafile {cafile} --user {user} \
+	--password-env SMTPRIG_PASSWORD --from {user} --to friend@example.org
+
+experiment: $(RUN_STAMP)
+	$(BIN)/fakeserver experiment --out reports/experiment --html reports/experiment/report.html \
+		--client 'smtpclient=$(BIN)/smtpclient send $(EXPERIMENT_CLIENT) --timeout {timeout} --transcript {transcript} --quiet' \
+		--client 'smtplib=$(BIN)/python examples/clients/smtplib_client.py $(EXPERIMENT_CLIENT) --timeout {timeout}' \
+		--client 'naive=$(BIN)/python examples/clients/naive_seed_client.py $(EXPERIMENT_CLIENT)' \
+		$(ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

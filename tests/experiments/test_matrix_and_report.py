@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from fakeserver.experiment import (
 from fakeserver.faults import Reset, TLSCertificate
 from fakeserver.matrix import Case, default_matrix, parse_matrix
 from fakeserver.report import markdown_table, summary, to_html, to_json
-from fakeserver.scenario import ScenarioError
+from fakeserver.scenario import ScenarioError, parse_scenario
 from fakeserver.script import Step
 
 # The failure points the default matrix promises (issue 6).
@@ -63,6 +64,20 @@ def test_the_default_matrix_covers_the_promised_failure_points() -> None:
     assert cases["starttls-withheld"].listener is Listener.SUBMISSION
     assert cases["starttls-withheld"].tls == "starttls"
     assert cases["baseline"].tls == "implicit"
+
+
+README = Path(__file__).parents[2].joinpath("README.md").read_text()
+SECTION = README.split("## Fault experiments", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_table_has_a_row_per_default_case() -> None:
+    rows = re.findall(r"^\| ([\w-]+) \|", SECTION, re.MULTILINE)
+    assert rows == ["case", *(case.name for case in default_matrix())]
+
+
+def test_the_readme_scenario_is_a_scenario() -> None:
+    [example] = re.findall(r"```toml\n(.*?)```", SECTION, re.DOTALL)
+    assert len(parse_scenario(example).rules) == 2
 
 
 MATRIX = """\
