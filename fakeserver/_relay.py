@@ -5,7 +5,8 @@ passes, so the transcript holds the order the proxy saw. They share three facts,
 the upstream pump *before* it forwards the reply that makes it true, so the client cannot act
 on the reply first:
 
-- a ``334`` challenge was relayed: the next client line is a SASL response (a secret);
+- a ``334`` challenge was relayed, or an AUTH command was and its final reply was not yet:
+  the next client line is a SASL response (a secret);
 - a ``354`` was relayed: client lines are message data until ``.`` (so a body line that reads
   ``STARTTLS`` is only data);
 - STARTTLS is pending: the client pump stopped reading after relaying it.
@@ -74,6 +75,7 @@ class Relay:
         self.upstream: LineStream | None = None
         self.closed_by = "client"
         self._answering_challenge = False
+        self._in_auth = False
         self._in_data = False
         self._starttls: asyncio.Future[bool] | None = None
 
@@ -180,9 +182,13 @@ class Relay:
             await upstream.flush()
 
     def _record_client(self, line: bytes) -> None:
-        self.recorder.line(Direction.CLIENT, line, sasl_response=self._answering_challenge)
+        secret = self._answering_challenge or self._in_auth
+        self.recorder.line(Direction.CLIENT, line, sasl_response=secret)
         if line.endswith(b"\n"):
             self._answering_challenge = False
+            # Until AUTH's final reply, a line may answer a challenge not yet relayed: a
+            # client that does not wait for its 334 (RFC 4954 §4) must not leak its secret.
+            self._in_auth = self._in_auth or (not self._in_data and _is_auth(line))
 
     async def _client_starttls(self, upstream: LineStream, line: bytes) -> None:
         settings = self.settings
@@ -216,6 +222,7 @@ class Relay:
                 code = reply_code(line)
                 if code is not None and code[1]:
                     self._answering_challenge = code[0] == b"334"
+                    self._in_auth = self._in_auth and code[0] == b"334"
                     self._in_data = code[0] == b"354"
                     pending = self._starttls
                     if pending is not None and not pending.done():
@@ -253,3 +260,8 @@ async def _forward(source: LineStream, target: LineStream, line: bytes) -> None:
     target.queue(line)
     if not source.line_ready or target.queued >= LINE_LIMIT:
         await target.flush()
+
+
+def _is_auth(line: bytes) -> bool:
+    """Whether ``line`` is an AUTH command (RFC 4954 §4; verbs are case-insensitive)."""
+    return line[:5].upper() == b"AUTH " or is_command(line, b"AUTH")

@@ -5,6 +5,7 @@ certificate or name is wrong, a client that does not trust us, and a client send
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -344,3 +345,25 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout(
     last = transcript.entries[-1]
     assert isinstance(last, Event)
     assert last.kind == "closed"
+
+
+def test_sasl_responses_pipelined_before_their_challenges_are_still_redacted(
+    gmail: FakeGmail, trusting: ssl.SSLContext, tmp_path: Path
+) -> None:
+    # RFC 4954 §4 has a client wait for each 334; one that does not must not leak its secret.
+    user, password = gmail.credentials
+    lines = [base64.b64encode(text.encode()).decode() for text in (user, password)]
+    with proxy_for(gmail.smtps, TLSMode.IMPLICIT, trusting, out_dir=tmp_path) as proxy:
+        with RawSMTP(proxy.address, context=proxy.client_context()) as raw:
+            raw.reply()
+            raw.command("EHLO client.example")
+            raw.send(f"AUTH LOGIN\r\n{lines[0]}\r\n{lines[1]}\r\nNOOP\r\n".encode())
+            assert [raw.reply()[0][:3] for _ in range(4)] == [b"334", b"334", b"235", b"250"]
+            raw.command("QUIT")
+        [transcript] = proxy.wait_for_transcripts(1, WAIT_S)
+    [path] = tmp_path.iterdir()
+    for text in (path.read_text(), dump(transcript)):
+        assert_no_secret(text, user, password)
+        assert lines[0] not in text
+    # The NOOP too may be redacted, if it was read before the 235: safe, if overcautious.
+    assert texts(transcript, C)[1:4] == ["AUTH LOGIN", "<redacted>", "<redacted>"]
