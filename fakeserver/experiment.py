@@ -57,7 +57,7 @@ from pathlib import Path
 
 from client.transcript import write
 from fakeserver._clientrun import ConnectionWatcher, error_line, run_client
-from fakeserver.accounts import DEFAULT_ACCOUNT
+from fakeserver.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError
 from fakeserver.matrix import Case
@@ -329,8 +329,12 @@ class Experiment:
         for stale in [*directory.glob("server-*.txt"), directory / "client-transcript.txt"]:
             stale.unlink(missing_ok=True)  # a previous run's transcripts would mislead
         seed = case.scenario.seed if case.scenario.seed is not None else options.seed
+        account = Account(options.user, options.password)
         server_options = case.scenario.server_options(
-            ServerOptions(certificates=self.certificates, strict=False, seed=seed)
+            # Not strict: an unknown command is the client's behaviour to report, not an error.
+            ServerOptions(
+                accounts=(account,), certificates=self.certificates, strict=False, seed=seed
+            )
         )
         watcher = ConnectionWatcher()
         with FakeGmail(server_options, observers=[watcher]) as gmail:

@@ -15,6 +15,15 @@ from typing import Any
 
 import pytest
 
+from fakeserver.experiment import (
+    ClientCommand,
+    Experiment,
+    ExperimentOptions,
+    Outcome,
+    RunResult,
+)
+from fakeserver.matrix import Case
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "clients"
 PYTHON = shlex.quote(sys.executable)
 ACCOUNT = "--user {user} --password-env SMTPRIG_PASSWORD --from {user} --to friend@example.org"
@@ -135,3 +144,19 @@ def test_every_run_keeps_its_transcripts_and_the_reports_are_written(
     assert page.startswith("<!DOCTYPE html>")
     assert '<td class="delivered_twice">' in page
     assert "9/9 " in stderr.splitlines()[-1], "a progress line per run, on stderr"
+
+
+def test_the_python_api_with_another_account(tmp_path: Path) -> None:
+    client = ClientCommand.parse(f"ours={CLIENTS['smtpclient']}")
+    options = ExperimentOptions(out_dir=tmp_path, user="me@gmail.com", password="s3cret")
+    seen: list[RunResult] = []
+    report = Experiment([client], [Case("baseline")], options).run(on_result=seen.append)
+    [run] = report.runs
+    assert seen == [run]
+    assert (run.outcome, run.stored, run.reply_codes[0][:2]) == (
+        Outcome.DELIVERED_ONCE,
+        1,
+        (220, 250),
+    )
+    assert "me@gmail.com" in (tmp_path / "ours" / "baseline" / "command.txt").read_text()
+    assert "s3cret" not in (tmp_path / "ours" / "baseline" / "server-1.txt").read_text()
