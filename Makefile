@@ -39,6 +39,9 @@ experiment: $(RUN_STAMP)
 		--client 'naive=$(BIN)/python examples/clients/naive_seed_client.py $(EXPERIMENT_CLIENT)' \
 		$(ARGS)
 
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench.run $(ARGS)
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,7 +1,7 @@
 """Messages per second on one connection: smtprig's client against smtplib.
 
 Both send the same ~1 KB message N times over one implicit-TLS connection, logged in once,
-to the same ``fakeserver serve`` running in its own process. Rounds alternate (smtprig,
+to the same fake Gmail running in its own process (bench/servers.py). Rounds alternate (smtprig,
 smtplib, smtprig, ...) so that both see the same machine; the table gives medians over the
 rounds. smtprig's client pipelines MAIL, RCPT and DATA when the server offers PIPELINING,
 as Gmail does; smtplib waits for each reply.
@@ -9,19 +9,18 @@ as Gmail does; smtplib waits for each reply.
 
 from __future__ import annotations
 
-import json
 import smtplib
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from bench.servers import running
 from client import SMTPClient
 
 MESSAGE = b"Subject: benchmark\r\n\r\n" + (b"x" * 68 + b"\r\n") * 14
@@ -37,25 +36,13 @@ class Served:
 
 @contextmanager
 def served() -> Iterator[Served]:
-    """``fakeserver serve`` in a child process, on free ports, with its own certificates."""
-    with tempfile.TemporaryDirectory(prefix="smtprig-bench-") as folder:
-        command = [
-            sys.executable, "-m", "fakeserver", "serve", "--json", "--smtps-port", "0",
-            "--submission-port", "0", "--certs-dir", folder,
-        ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        try:
-            assert process.stdout is not None
-            ready = json.loads(process.stdout.readline())
-            # Keep reading its JSON lines: a full pipe would block the server's writes.
-            threading.Thread(target=process.stdout.read, daemon=True).start()
-            context = ssl.create_default_context(cafile=ready["cafile"])
-            yield Served(ready["smtps"]["host"], ready["smtps"]["port"], context)
-        finally:
-            process.terminate()
-            process.wait(10)
-            if process.stdout is not None:
-                process.stdout.close()
+    """The fake in its own process (full persona, outbox on, no live log), own certificates."""
+    with (
+        tempfile.TemporaryDirectory(prefix="smtprig-bench-") as folder,
+        running("fake", Path(folder)) as server,
+    ):
+        context = ssl.create_default_context(cafile=server.cafile)
+        yield Served(server.host, server.smtps_port, context)
 
 
 def smtprig_client(server: Served, count: int) -> float:

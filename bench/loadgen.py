@@ -9,7 +9,7 @@ does (RFC 2920): MAIL, RCPT and DATA go in one write, and each message's data go
 next message's MAIL, RCPT and DATA. A server that does not offer it (aiosmtpd) gets one
 command at a time. ``--pipelining off`` is one command at a time for everyone.
 
-    python -m bench.loadgen --host H --port P --cafile F --mode ingest --connections 50 --messages 40
+    python -m bench.loadgen --port P --cafile F --mode ingest --connections 50 --messages 40
     python -m bench.loadgen ... --mode sessions --connections 20 --sessions 400
 
 Prints one JSON object: {"messages": n, "sessions": n, "seconds": s, "errors": n}.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import ssl
 import time
@@ -82,12 +83,12 @@ async def session(
     try:
         await reply(reader)
         writer.write(b"EHLO loadgen.example\r\n")
-        code, offered = await reply_lines(reader)
+        _, offered = await reply_lines(reader)
         if starttls:
             await command(reader, writer, b"STARTTLS\r\n", 220)
             await writer.start_tls(context, server_hostname="localhost")
             writer.write(b"EHLO loadgen.example\r\n")
-            code, offered = await reply_lines(reader)
+            _, offered = await reply_lines(reader)
         await command(reader, writer, AUTH, 235)
         if pipelining and b"PIPELINING" in offered:
             # RFC 2920: the envelope in one write, and the data with the next envelope.
@@ -107,10 +108,8 @@ async def session(
         await command(reader, writer, b"QUIT\r\n", 221)
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
             await writer.wait_closed()
-        except (ConnectionError, ssl.SSLError):
-            pass
     return messages
 
 

@@ -169,6 +169,12 @@ class _GmailSMTP(SMTP):
             self._inbound.has_line,
         )
 
+    def __dir__(self) -> list[str]:
+        # aiosmtpd's __init__ runs inspect.getmembers(self) and dir(self) on every
+        # connection, only to find the smtp_* and auth_* names; listing just the verbs
+        # saves about a millisecond per connection. (No auth_* hooks: AUTH is ours.)
+        return _VERB_METHODS
+
     # ------------------------------------------------------------------ asyncio protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -609,6 +615,9 @@ class _GmailSMTP(SMTP):
             self._core.event(connection, "discarded", f"{len(discarded)} bytes sent before TLS")
         self._note_tls(transport)
         connection.conversation.tls_started()
+
+
+_VERB_METHODS = sorted(name for name in vars(_GmailSMTP) if name.startswith("smtp_"))
 
 
 class _Lost:

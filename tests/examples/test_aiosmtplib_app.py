@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 
 from fakeserver import FakeGmail
+from tests.asyncclient import run_client
 from tests.examples.myapp import MailSettings, send_welcome_async
 
 
@@ -13,7 +13,7 @@ def test_async_welcome_mail(fake_gmail: FakeGmail, fake_gmail_ssl_context: ssl.S
     host, port = fake_gmail.submission  # the STARTTLS port, like 587
     settings = MailSettings(host, port, *fake_gmail.credentials, fake_gmail_ssl_context)
 
-    asyncio.run(send_welcome_async(settings, "new.user@example.org"))
+    run_client(send_welcome_async(settings, "new.user@example.org"))
 
     [mail] = fake_gmail.outbox.wait_for(1)
     assert mail.session.tls_version == "TLSv1.3"

@@ -4,7 +4,6 @@ the client refuse."""
 
 from __future__ import annotations
 
-import asyncio
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import pytest
 from fakeserver.dialogue import Listener
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
+from tests.asyncclient import run_client
 
 MECHANISMS = ["LOGIN", "PLAIN"]
 PORTS = [Listener.SMTPS, Listener.SUBMISSION]
@@ -135,7 +135,7 @@ async def aiosmtplib_send(
 @pytest.mark.parametrize("listener", PORTS)
 def test_aiosmtplib_sends(gmail: FakeGmail, listener: Listener, mechanism: str) -> None:
     password = gmail.credentials[1]
-    asyncio.run(aiosmtplib_send(gmail, listener, mechanism, password, gmail.client_context()))
+    run_client(aiosmtplib_send(gmail, listener, mechanism, password, gmail.client_context()))
     [captured] = gmail.outbox.wait_for(1)
     assert captured.message["Subject"] == f"aiosmtplib {listener} {mechanism}"
     assert captured.session.auth_mechanism == mechanism
@@ -147,7 +147,7 @@ def test_aiosmtplib_wrong_password_is_535(
     gmail: FakeGmail, listener: Listener, mechanism: str
 ) -> None:
     with pytest.raises(aiosmtplib.SMTPAuthenticationError) as failure:
-        asyncio.run(aiosmtplib_send(gmail, listener, mechanism, "wrong", gmail.client_context()))
+        run_client(aiosmtplib_send(gmail, listener, mechanism, "wrong", gmail.client_context()))
     assert failure.value.code == 535
     assert "Username and Password not accepted" in failure.value.message
 
@@ -158,4 +158,4 @@ def test_aiosmtplib_refuses_an_untrusted_ca(gmail: FakeGmail, listener: Listener
     # Implicit TLS fails inside connect(); STARTTLS fails in the handshake itself.
     refusals = (aiosmtplib.SMTPConnectError, ssl.SSLCertVerificationError)
     with pytest.raises(refusals, match="CERTIFICATE_VERIFY_FAILED"):
-        asyncio.run(aiosmtplib_send(gmail, listener, "PLAIN", gmail.credentials[1], stranger))
+        run_client(aiosmtplib_send(gmail, listener, "PLAIN", gmail.credentials[1], stranger))
