@@ -99,18 +99,33 @@ class _Inbound:
 
 
 class _LineSplitter:
-    """Cuts a stream of pieces into whole lines (CRLF-ended), for reporting message lines."""
+    """Cuts a stream of pieces into whole lines, for reporting them one by one.
 
-    __slots__ = ("_partial",)
+    Args:
+        ending: what ends a line: CRLF for message data (RFC 5321 §2.3.8), LF for what the
+            server writes (where a fault may leave bare LFs).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_ending", "_partial")
+
+    def __init__(self, ending: bytes = b"\r\n") -> None:
+        self._ending = ending
         self._partial = b""
 
     def feed(self, piece: bytes) -> list[bytes]:
         data = self._partial + piece
-        cut = data.rfind(b"\r\n") + 2
+        cut = data.rfind(self._ending) + len(self._ending)
+        if cut < len(self._ending):
+            self._partial = data
+            return []
         self._partial = data[cut:]
-        return data[:cut].splitlines(keepends=True) if cut > 1 else []
+        lines = data[:cut].split(self._ending)[:-1]
+        return [line + self._ending for line in lines]
+
+    def rest(self) -> bytes:
+        """What is left that no line ending closed (a write cut short)."""
+        partial, self._partial = self._partial, b""
+        return partial
 
 
 class _Handler:
@@ -161,8 +176,10 @@ class _GmailSMTP(SMTP):
         self._replies: dict[Situation, bytes] = {}
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
+        self._output = _LineSplitter(b"\n")
         self._writer_path = ReplyWriter(
             self._write,
+            self._written,
             lambda: self.transport,
             self.lost,
             lambda: bool(self._inbound),
@@ -205,6 +222,9 @@ class _GmailSMTP(SMTP):
             self.lost.set_result(None)
         connection = self._connection
         if connection is not None:
+            partial = self._output.rest()
+            if partial:
+                self._account(connection, partial)  # a reply cut short, as it went out
             unread = self._inbound.clear()
             if unread:
                 # Never recorded: unread bytes may be a pipelined secret.
@@ -529,19 +549,33 @@ class _GmailSMTP(SMTP):
         if self._closing:
             return
         connection = self._connection
-        if connection is not None:
-            connection.reply_codes.append(int(data[:3]))
-            if self._core.watching_lines:
-                for line in data.splitlines(keepends=True):
-                    self._core.line(connection, Direction.SERVER, line)
+        if faults and connection is not None:
+            # The transcript shows what reached the wire (see _written), and why.
+            detail = "; ".join(repr(fault) for fault in faults)
+            self._core.event(connection, "fault", detail)
         await self._writer_path.write(data, faults)
         if self._writer_path.closed_by_fault:
             self._closing = True
 
     async def _write(self, data: bytes) -> None:
         # aiosmtpd's own writer, as its push() uses it, without push()'s added CRLF.
+        self._written(data)
         self._writer.write(data)
         await self._writer.drain()
+
+    def _written(self, data: bytes) -> None:
+        """Accounts for bytes handed to the transport: reply codes and transcript lines."""
+        connection = self._connection
+        if connection is None:
+            return
+        for line in self._output.feed(data):
+            self._account(connection, line)
+
+    def _account(self, connection: Connection, line: bytes) -> None:
+        if line[3:4] in {b" ", b"\r", b"\n", b""} and line[:3].isdigit():
+            connection.reply_codes.append(int(line[:3]))  # the last line of a reply
+        if self._core.watching_lines:
+            self._core.line(connection, Direction.SERVER, line)
 
     def _on_idle(self) -> None:
         self._idle_timer = None
@@ -553,12 +587,7 @@ class _GmailSMTP(SMTP):
             return
         outcome = self._conversation.idle_timeout()
         data = self._core.persona.render(Situation.IDLE_TIMEOUT, outcome.fields)
-        connection = self._connection
-        if connection is not None:
-            connection.reply_codes.append(int(data[:3]))
-            if self._core.watching_lines:
-                for line in data.splitlines(keepends=True):
-                    self._core.line(connection, Direction.SERVER, line)
+        self._written(data)
         if isinstance(self.transport, asyncio.WriteTransport):
             self.transport.write(data)
         self.close()

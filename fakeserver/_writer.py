@@ -40,6 +40,7 @@ class ReplyWriter:
 
     Args:
         write: writes bytes and waits for the transport's flow control.
+        written: told of bytes handed to the transport without ``write`` (before a close).
         transport: gives the transport to close or reset (it changes after STARTTLS).
         lost: done when the connection is gone.
         pending_input: whether the client has already sent more (for ``Coalesce``).
@@ -49,12 +50,14 @@ class ReplyWriter:
     def __init__(
         self,
         write: Callable[[bytes], Awaitable[None]],
+        written: Callable[[bytes], None],
         transport: Callable[[], asyncio.BaseTransport | None],
         lost: asyncio.Future[None],
         pending_input: Callable[[], bool],
         command_waiting: Callable[[], bool],
     ) -> None:
         self._write = write
+        self._written = written
         self._transport = transport
         self._lost = lost
         self._pending_input = pending_input
@@ -111,6 +114,7 @@ class ReplyWriter:
         """Hands what is held back to the transport without waiting (before a close)."""
         transport = self._transport()
         if self._held and isinstance(transport, asyncio.WriteTransport):
+            self._written(self._held)
             transport.write(self._held)
         self._held = b""
 

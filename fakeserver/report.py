@@ -153,9 +153,9 @@ def to_html(report: Report) -> str:
 
 
 _TRANSCRIPT_NOTE = (
-    '<p class="muted">The fake\'s transcripts (server-N.txt) show each reply as it decided '
-    "it; the case's fault may have delayed, cut, mangled or withheld it on the wire. A "
-    "client's own transcript, where it writes one, shows what arrived.</p>"
+    '<p class="muted">The fake\'s transcripts (server-N.txt) show what reached the wire, '
+    "with a <code># --- fault: ... ---</code> line where the case's fault acted. A client's "
+    "own transcript, where it writes one, shows what arrived.</p>"
 )
 
 

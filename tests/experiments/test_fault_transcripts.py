@@ -1,4 +1,4 @@
-"""What experiments need from the server's transcripts, pinned while it is missing."""
+"""What experiments need from the server's transcripts: what reached the wire, and why."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import smtplib
 
 import pytest
 
-from client.transcript import Direction
-from fakeserver.faults import Reset, Stall
+from client.transcript import Direction, Event
+from fakeserver.faults import Drip, NoFinalCRLF, Reset, Stall
 from fakeserver.server import FakeGmail
 
 
@@ -17,13 +17,6 @@ def send(gmail: FakeGmail) -> None:
         smtp.sendmail("tester@gmail.com", ["a@example.org"], b"Subject: x\r\n\r\nx\r\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NEEDS: the server transcript records replies as decided, before the writer "
-    "applies faults (_aiosmtpd._send reports lines, then ReplyWriter.write may withhold "
-    "them), so a lost 250 shows as sent. Experiments keep these transcripts as evidence; "
-    "they should show what reached the wire, or mark the fault with an event line.",
-)
 @pytest.mark.parametrize(
     ("step", "fault", "withheld"),
     [("end_of_data", Reset("before"), b"250 2.0.0 OK"), ("mail", Stall(), b"250 2.1.0 OK")],
@@ -37,3 +30,21 @@ def test_a_reply_a_fault_withheld_is_not_in_the_transcript(
     [transcript] = gmail.wait_for_transcripts(1)
     sent = [line.data for line in transcript.lines if line.direction is Direction.SERVER]
     assert not any(data.startswith(withheld) for data in sent)
+    faults = [entry for entry in transcript.entries if isinstance(entry, Event)]
+    assert any(event.kind == "fault" and repr(fault) in event.detail for event in faults)
+    [session] = gmail.sessions
+    assert int(withheld[:3]) not in session.reply_codes[-1:]
+
+
+def test_a_dripped_reply_is_recorded_as_lines(gmail: FakeGmail) -> None:
+    gmail.script.on("ehlo").fault(Drip(bytes_per_write=1))
+    gmail.script.on("quit").fault(NoFinalCRLF())
+    with smtplib.SMTP_SSL(*gmail.smtps, context=gmail.client_context(), timeout=5) as smtp:
+        smtp.ehlo()
+        # smtplib takes the last line at the close, CRLF or not.
+        assert smtp.quit()[0] == 221
+    [transcript] = gmail.wait_for_transcripts(1)
+    sent = [line.data for line in transcript.lines if line.direction is Direction.SERVER]
+    assert b"250-smtp.gmail.com at your service, [127.0.0.1]\r\n" in sent
+    assert sent[-1].startswith(b"221 2.0.0 closing connection ")
+    assert not sent[-1].endswith(b"\n"), "the cut-short last line is kept as it went out"
