@@ -33,8 +33,12 @@ The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
   exactly as the client sent it (case, bare LF and all).
 - ``connection_made()`` / ``connection_lost()``: the first call opens the connection; a
   second one means the STARTTLS handshake finished (aiosmtpd then makes a new session).
-- ``_reader``: the StreamReader aiosmtpd itself reads from; SASL responses, DATA and BDAT
-  are read from it the way aiosmtpd's own ``auth_*`` methods and ``smtp_DATA`` do.
+- ``_reader`` and ``_writer``: the stream pair aiosmtpd itself uses. SASL responses, DATA
+  and BDAT are read from the reader the way aiosmtpd's own ``auth_*`` methods and
+  ``smtp_DATA`` do (see ``_streams``); replies are written to the writer as ``push()``
+  does, without its added CRLF, through ``_writer.ReplyWriter`` (batching and faults).
+- ``__dir__``: aiosmtpd's ``__init__`` inspects every member of the protocol on every
+  connection to find ``smtp_*`` and ``auth_*``; ours lists just its verbs.
 """
 
 from __future__ import annotations
@@ -46,6 +50,15 @@ from typing import TypeGuard
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
 from client.transcript import Direction
+from fakeserver._streams import (
+    Inbound,
+    LineSplitter,
+    Lost,
+    discard_rest_of_line,
+    extensions,
+    read_chunk,
+    read_data,
+)
 from fakeserver._writer import ReplyWriter
 from fakeserver.core import Connection, ServerCore
 from fakeserver.dialogue import Conversation, Listener, Next, Outcome
@@ -60,72 +73,6 @@ _IDENT = "smtprig-greeting"
 _SERVER_ERROR = "smtprig: handler exception"
 # aiosmtpd's own idle timeout only backs ours up (ours says 451 4.4.2 first).
 _BACKSTOP_TIMEOUT_S = 24 * 3600.0
-_CHUNK_READ_SIZE = 64 * 1024
-
-
-class _Inbound:
-    """Client bytes received but not yet consumed, so that each consumed line is reported
-    exactly as sent, and only once its meaning (command or secret) is known."""
-
-    __slots__ = ("_buffer",)
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def take_line(self) -> bytes:
-        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
-        return self._take(end)
-
-    def take(self, size: int) -> bytes:
-        return self._take(min(size, len(self._buffer)))
-
-    def clear(self) -> bytes:
-        return self._take(len(self._buffer))
-
-    def _take(self, size: int) -> bytes:
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
-
-    def __bool__(self) -> bool:
-        return bool(self._buffer)
-
-    def has_line(self) -> bool:
-        """Whether a whole line is waiting (so reading the next command will not block)."""
-        return self._buffer.find(b"\n") >= 0
-
-
-class _LineSplitter:
-    """Cuts a stream of pieces into whole lines, for reporting them one by one.
-
-    Args:
-        ending: what ends a line: CRLF for message data (RFC 5321 §2.3.8), LF for what the
-            server writes (where a fault may leave bare LFs).
-    """
-
-    __slots__ = ("_ending", "_partial")
-
-    def __init__(self, ending: bytes = b"\r\n") -> None:
-        self._ending = ending
-        self._partial = b""
-
-    def feed(self, piece: bytes) -> list[bytes]:
-        data = self._partial + piece
-        cut = data.rfind(self._ending) + len(self._ending)
-        if cut < len(self._ending):
-            self._partial = data
-            return []
-        self._partial = data[cut:]
-        lines = data[:cut].split(self._ending)[:-1]
-        return [line + self._ending for line in lines]
-
-    def rest(self) -> bytes:
-        """What is left that no line ending closed (a write cut short)."""
-        partial, self._partial = self._partial, b""
-        return partial
 
 
 class _Handler:
@@ -169,14 +116,14 @@ class _GmailSMTP(SMTP):
         self._live = live
         self._connection: Connection | None = None
         # Kept always: it also tells whether the client pipelined.
-        self._inbound = _Inbound()
+        self._inbound = Inbound()
         self._starttls_action: Action | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_heard = 0.0
         self._replies: dict[Situation, bytes] = {}
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
-        self._output = _LineSplitter(b"\n")
+        self._output = LineSplitter(b"\n")
         self._writer_path = ReplyWriter(
             self._write,
             self._written,
@@ -348,7 +295,7 @@ class _GmailSMTP(SMTP):
             return
         sent = await self._answer(outcome, action)
         if verb == "EHLO" and connection is not None and sent.startswith(b"250"):
-            connection.offered = _extensions(sent)
+            connection.offered = extensions(sent)
         while outcome.next is Next.SASL_RESPONSE and not self._closing:
             line = await self._read_line(secret=True)
             if line is None:
@@ -367,7 +314,7 @@ class _GmailSMTP(SMTP):
 
     async def _receive_message(self) -> None:
         content = await self._read_message()
-        if isinstance(content, _Lost):
+        if isinstance(content, Lost):
             return
         if self._inbound and self._connection is not None:
             self._connection.pipelined = True
@@ -380,7 +327,7 @@ class _GmailSMTP(SMTP):
 
     async def _receive_chunk(self, outcome: Outcome, argument: str) -> None:
         chunk = await self._read_chunk(outcome.chunk_size, keep=outcome.keep_chunk)
-        if isinstance(chunk, _Lost):
+        if isinstance(chunk, Lost):
             return
         action = self._script(Step.BDAT, argument)
         if self._refused(action):
@@ -421,85 +368,36 @@ class _GmailSMTP(SMTP):
         except asyncio.IncompleteReadError:
             return None
         except asyncio.LimitOverrunError:
-            await self._discard_rest_of_line()
+            await discard_rest_of_line(self._reader)
             self._consume_command_line(secret=secret)
             await self._answer(self._conversation.line_too_long())
             return None
         self._report_client(self._take_inbound_line(), secret=secret)
         return line
 
-    async def _discard_rest_of_line(self) -> None:
-        while True:
-            try:
-                await self._reader.readuntil(b"\n")
-                return
-            except asyncio.LimitOverrunError as error:
-                await self._reader.readexactly(error.consumed)
-
-    async def _read_message(self) -> bytes | _Lost | None:
-        """Reads a DATA body up to <CRLF>.<CRLF> and undoes dot-stuffing (RFC 5321 §4.5.2).
-
-        Only CRLF ends a line here, so <LF>.<LF> and the other smuggling variants stay in
-        the body, as at Gmail (replies.md §14). The body is read in large pieces, not line
-        by line: a piece ends at the next ".<CRLF>" or at the reader's limit, and it is the
-        end of the data only if that dot starts a line. Past the size limit the body is read
-        and thrown away, so memory stays bounded.
-
-        Returns:
-            The body; None when it passed the size limit; ``_LOST`` if the client went away.
-        """
+    async def _read_message(self) -> bytes | Lost | None:
+        """Reads the message after 354; see ``_streams.read_data``."""
         await self._writer_path.flush()
-        limit = self._core.persona.size_limit
         action = self._script(Step.BODY)
-        drop = (
-            next((f for f in action.faults if isinstance(f, Disconnect)), None) if action else None
+        faults = action.faults if action is not None else ()
+        drop = next((fault for fault in faults if isinstance(fault, Disconnect)), None)
+        content = await read_data(
+            self._reader,
+            self._inbound,
+            size_limit=self._core.persona.size_limit,
+            drop_after=drop.after_bytes if drop is not None else None,
+            report=self._report_client if self._core.watching_lines else None,
         )
-        body = bytearray()
-        received = 0
-        lines = _LineSplitter()
-        while True:
-            if drop is not None and received >= drop.after_bytes:
-                self._writer_path.close(reset=drop.reset)  # the fault: a drop mid-message
-                self._closing = True
-                return _LOST
-            try:
-                piece = await self._reader.readuntil(b".\r\n")
-            except asyncio.LimitOverrunError as error:
-                piece = await self._reader.readexactly(error.consumed)
-            except asyncio.IncompleteReadError:
-                return _LOST
-            received += len(piece)
-            if drop is not None and received >= drop.after_bytes:
-                continue  # the whole message may be here; it is still dropped
-            self._take_inbound(len(piece))
-            if self._core.watching_lines:
-                for line in lines.feed(piece):
-                    self._report_client(line)
-            body += piece
-            if body == b".\r\n" or body.endswith(b"\r\n.\r\n"):
-                break
-            if received > limit:
-                del body[:-4]  # keep only what a terminator could start in
-        if received > limit:
-            return None
-        # Prefixing CRLF makes the first line like the others; "<CRLF>." starts each line
-        # whose leading dot the client added.
-        return (b"\r\n" + bytes(body[:-3])).replace(b"\r\n.", b"\r\n")[2:]
+        if drop is not None and isinstance(content, Lost):
+            self._writer_path.close(reset=drop.reset)  # the fault: a drop mid-message
+            self._closing = True
+        return content
 
-    async def _read_chunk(self, size: int, *, keep: bool) -> bytes | _Lost | None:
-        """Reads one BDAT chunk of ``size`` octets (RFC 3030 §2), keeping it or not."""
+    async def _read_chunk(self, size: int, *, keep: bool) -> bytes | Lost | None:
+        """Reads one BDAT chunk; see ``_streams.read_chunk``."""
         await self._writer_path.flush()
-        parts: list[bytes] = []
-        remaining = size
-        while remaining > 0:
-            piece = await self._reader.read(min(remaining, _CHUNK_READ_SIZE))
-            if not piece:
-                return _LOST
-            remaining -= len(piece)
-            self._report_client(self._take_inbound(len(piece)))
-            if keep:
-                parts.append(piece)
-        return b"".join(parts) if keep else None
+        report = self._report_client if self._core.watching_lines else None
+        return await read_chunk(self._reader, self._inbound, size, keep=keep, report=report)
 
     # ------------------------------------------------------------------ writing
 
@@ -615,9 +513,6 @@ class _GmailSMTP(SMTP):
     def _take_inbound_line(self) -> bytes:
         return self._inbound.take_line()
 
-    def _take_inbound(self, size: int) -> bytes:
-        return self._inbound.take(size)
-
     def _report_client(self, data: bytes, *, secret: bool = False) -> None:
         connection = self._connection
         if data and connection is not None and self._core.watching_lines:
@@ -647,13 +542,6 @@ class _GmailSMTP(SMTP):
 
 
 _VERB_METHODS = sorted(name for name in vars(_GmailSMTP) if name.startswith("smtp_"))
-
-
-class _Lost:
-    """The client went away in the middle of a read."""
-
-
-_LOST = _Lost()
 
 
 class ProtocolFactory:
@@ -691,9 +579,3 @@ class ProtocolFactory:
     @property
     def open_connections(self) -> int:
         return len(self._live)
-
-
-def _extensions(ehlo_reply: bytes) -> frozenset[str]:
-    """The extension keywords an EHLO reply advertises (every line but the first)."""
-    lines = ehlo_reply.decode("utf-8", "replace").splitlines()[1:]
-    return frozenset(line[4:].split(" ")[0].upper() for line in lines if len(line) > 4)

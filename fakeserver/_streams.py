@@ -1,0 +1,191 @@
+"""Reading what a client sends: the bookkeeping of raw bytes, message data, BDAT chunks.
+
+Generic asyncio (a ``StreamReader``), no aiosmtpd: the adapter reads commands through
+aiosmtpd and everything else through here.
+
+:class:`Inbound` mirrors the bytes received but not yet consumed, so that each consumed
+line can be reported exactly as the client sent it, and only once its meaning (a command,
+a secret) is known; it also tells whether the client pipelined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+__all__ = ["LOST", "Inbound", "LineSplitter", "Lost", "extensions", "read_chunk", "read_data"]
+
+_CHUNK_READ_SIZE = 64 * 1024
+
+
+class Lost:
+    """The client went away in the middle of a read."""
+
+
+LOST = Lost()
+
+
+class Inbound:
+    """Client bytes received but not yet consumed."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def take_line(self) -> bytes:
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        return self._take(end)
+
+    def take(self, size: int) -> bytes:
+        return self._take(min(size, len(self._buffer)))
+
+    def clear(self) -> bytes:
+        return self._take(len(self._buffer))
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def __bool__(self) -> bool:
+        return bool(self._buffer)
+
+    def has_line(self) -> bool:
+        """Whether a whole line is waiting (so reading the next command will not block)."""
+        return self._buffer.find(b"\n") >= 0
+
+
+class LineSplitter:
+    """Cuts a stream of pieces into whole lines, for reporting them one by one.
+
+    Args:
+        ending: what ends a line: CRLF for message data (RFC 5321 §2.3.8), LF for what the
+            server writes (where a fault may leave bare LFs).
+    """
+
+    __slots__ = ("_ending", "_partial")
+
+    def __init__(self, ending: bytes = b"\r\n") -> None:
+        self._ending = ending
+        self._partial = b""
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        data = self._partial + piece
+        cut = data.rfind(self._ending) + len(self._ending)
+        if cut < len(self._ending):
+            self._partial = data
+            return []
+        self._partial = data[cut:]
+        lines = data[:cut].split(self._ending)[:-1]
+        return [line + self._ending for line in lines]
+
+    def rest(self) -> bytes:
+        """What is left that no line ending closed (a write cut short)."""
+        partial, self._partial = self._partial, b""
+        return partial
+
+
+async def discard_rest_of_line(reader: asyncio.StreamReader) -> None:
+    """Reads past the end of an over-long line, in pieces no larger than the limit."""
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return
+        except asyncio.LimitOverrunError as error:
+            await reader.readexactly(error.consumed)
+
+
+async def read_data(
+    reader: asyncio.StreamReader,
+    inbound: Inbound,
+    *,
+    size_limit: int,
+    drop_after: int | None,
+    report: Callable[[bytes], None] | None,
+) -> bytes | Lost | None:
+    """Reads DATA up to <CRLF>.<CRLF> and undoes dot-stuffing (RFC 5321 §4.5.2).
+
+    Only CRLF ends a line here, so <LF>.<LF> and the other smuggling variants stay in the
+    message, as at Gmail (replies.md §14). The data is read in large pieces, not line by
+    line: a piece ends at the next ".<CRLF>" or at the reader's limit, and it ends the data
+    only if that dot starts a line. Past ``size_limit`` the data is read and thrown away, so
+    memory stays bounded.
+
+    Args:
+        reader: the connection's stream.
+        inbound: the connection's byte bookkeeping.
+        size_limit: the most octets kept.
+        drop_after: a fault: give up as soon as this many octets have come.
+        report: told each whole line, for transcripts; None when nobody watches.
+
+    Returns:
+        The message; None when it passed the size limit; ``LOST`` if the client went away
+        or the fault dropped it.
+    """
+    data = bytearray()
+    received = 0
+    lines = LineSplitter()
+    while True:
+        if drop_after is not None and received >= drop_after:
+            return LOST  # even if the whole message is here
+        try:
+            piece = await reader.readuntil(b".\r\n")
+        except asyncio.LimitOverrunError as error:
+            piece = await reader.readexactly(error.consumed)
+        except asyncio.IncompleteReadError:
+            return LOST
+        received += len(piece)
+        inbound.take(len(piece))
+        if report is not None:
+            for line in lines.feed(piece):
+                report(line)
+        data += piece
+        if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
+            if drop_after is not None and received >= drop_after:
+                return LOST
+            break
+        if received > size_limit:
+            del data[:-4]  # keep only what a terminator could start in
+    if received > size_limit:
+        return None
+    # Prefixing CRLF makes the first line like the others; "<CRLF>." starts each line whose
+    # leading dot the client added.
+    return (b"\r\n" + bytes(data[:-3])).replace(b"\r\n.", b"\r\n")[2:]
+
+
+async def read_chunk(
+    reader: asyncio.StreamReader,
+    inbound: Inbound,
+    size: int,
+    *,
+    keep: bool,
+    report: Callable[[bytes], None] | None,
+) -> bytes | Lost | None:
+    """Reads one BDAT chunk of ``size`` octets (RFC 3030 §2), keeping it or not.
+
+    Returns:
+        The chunk; None when not kept; ``LOST`` if the client went away.
+    """
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        piece = await reader.read(min(remaining, _CHUNK_READ_SIZE))
+        if not piece:
+            return LOST
+        remaining -= len(piece)
+        inbound.take(len(piece))
+        if report is not None:
+            report(piece)
+        if keep:
+            parts.append(piece)
+    return b"".join(parts) if keep else None
+
+
+def extensions(ehlo_reply: bytes) -> frozenset[str]:
+    """The extension keywords an EHLO reply advertises (every line but the first)."""
+    lines = ehlo_reply.decode("utf-8", "replace").splitlines()[1:]
+    return frozenset(line[4:].split(" ")[0].upper() for line in lines if len(line) > 4)
