@@ -6,7 +6,7 @@ The public surface is what this module re-exports; everything else is internal.
 from __future__ import annotations
 
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account
-from fakeserver.dialogue import Envelope, Listener, Policy
+from fakeserver.dialogue import Envelope, Listener
 from fakeserver.errors import (
     AccountError,
     CertificateError,
@@ -17,6 +17,7 @@ from fakeserver.errors import (
 )
 from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
 from fakeserver.persona import Persona, Situation, load_persona
+from fakeserver.policy import Policy
 from fakeserver.runner import Address
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import Certificates

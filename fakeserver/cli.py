@@ -29,9 +29,9 @@ from client.transcript import TranscriptFormatError, format_line, read
 from fakeserver import _experiment_cli
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, parse_account
 from fakeserver.core import Observer
-from fakeserver.dialogue import Policy
 from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
 from fakeserver.live import HumanLog, JsonLog, LiveOutput
+from fakeserver.policy import Policy
 from fakeserver.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
 from fakeserver.replay import ReplayOptions, ReplayResult, ReplayServer
 from fakeserver.scenario import load_scenario

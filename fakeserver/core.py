@@ -24,10 +24,11 @@ from typing import Protocol
 from client._redact import SecretRedactor
 from client.transcript import Direction, Line, Recorder, Transcript
 from fakeserver.accounts import Accounts
-from fakeserver.dialogue import Conversation, Listener, Policy, Usage
+from fakeserver.dialogue import Conversation, Listener
 from fakeserver.errors import UnexpectedCommand
 from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
 from fakeserver.persona import Persona
+from fakeserver.policy import Policy, Usage
 from fakeserver.script import Script
 from fakeserver.sessions import SessionList, SessionRecord
 

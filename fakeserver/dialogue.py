@@ -18,13 +18,14 @@ from __future__ import annotations
 import enum
 import re
 import sys
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from fakeserver import sasl
+from fakeserver._paths import forward_path, is_mailbox, mail_parameters_refusal, reverse_path
 from fakeserver.accounts import Accounts, Verdict
 from fakeserver.persona import Persona, Situation
+from fakeserver.policy import Policy, Usage
 
 __all__ = [
     "Conversation",
@@ -94,57 +95,6 @@ class Outcome:
     content: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """Gmail behaviours that are off by default and switched on per server.
-
-    Attributes:
-        daily_quota: messages an account may send before end of data gets ``550 5.4.5 Daily
-            user sending limit exceeded``; counted over the server's life. None: no limit.
-        rate_limit_per_minute: DATA commands an account may issue in any 60 seconds before
-            DATA gets ``421 4.3.0 Temporary System Problem`` and the connection closes.
-        auth_failure_limit: failed logins on one connection before AUTH gets ``454 4.7.0 Too
-            many login attempts``.
-    """
-
-    daily_quota: int | None = None
-    rate_limit_per_minute: int | None = None
-    auth_failure_limit: int | None = None
-
-
-class Usage:
-    """What each account has sent, shared by all connections of one server.
-
-    Only the server's event-loop thread touches it.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._accepted: dict[str, int] = {}
-        self._data_times: dict[str, deque[float]] = {}
-
-    def clear(self) -> None:
-        """Forgets all counts (a new test, a new day)."""
-        self._accepted.clear()
-        self._data_times.clear()
-
-    def accepted(self, user: str) -> int:
-        """Messages accepted for ``user`` so far."""
-        return self._accepted.get(user, 0)
-
-    def record_accepted(self, user: str) -> None:
-        self._accepted[user] = self._accepted.get(user, 0) + 1
-
-    def data_commands_in_last_minute(self, user: str) -> int:
-        """Records one DATA by ``user`` and returns how many fell in the last 60 seconds."""
-        now = self._clock()
-        times = self._data_times.setdefault(user, deque())
-        times.append(now)
-        while times and times[0] <= now - 60.0:
-            times.popleft()
-        return len(times)
-
-
 class _Gate(enum.Enum):
     GREETED = Situation.HELO_FIRST
     TLS = Situation.TLS_REQUIRED
@@ -175,19 +125,7 @@ _GATES: dict[str, tuple[_Gate, ...]] = {
 VERBS = frozenset(_GATES)
 """Every verb a Conversation knows; others are unrecognized."""
 
-_MAIL_ARGUMENT = re.compile(r"FROM:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
-_RCPT_ARGUMENT = re.compile(r"TO:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
 _BDAT_ARGUMENT = re.compile(r"(\d{1,18})(?:\s+(LAST))?", re.IGNORECASE)
-# A lenient mailbox check (RFC 5321 §4.1.2): a local part without spaces or brackets (or a
-# quoted one), "@", and a domain of non-empty labels (UTF-8 allowed for SMTPUTF8) or an
-# address literal. Gmail refuses "x@.com" and bare words (replies.md §9) but took
-# "youremailaddress@localhost" (transcript 30), so one label is enough.
-_MAILBOX = re.compile(
-    r'(?:"[^"\r\n]+"|[^\s"<>()\[\]\\,;:@]+)'
-    r"@(?:\[[^\[\]\s]+\]|(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)*[^\W_](?:[\w-]{0,61}[^\W_])?)",
-)
-_MAIL_PARAMETERS = {"SIZE", "BODY", "SMTPUTF8", "AUTH"}
-_BODY_TYPES = {"7BIT", "8BITMIME"}
 
 
 @dataclass(slots=True)
@@ -424,27 +362,18 @@ class Conversation:
         return self._judge_blob(mechanism, decoded)
 
     def _mail(self, verb: str, argument: str) -> Outcome:
-        match = _MAIL_ARGUMENT.fullmatch(argument)
-        if match is None:
+        parsed = reverse_path(argument)
+        if parsed is None:
             return self._say(Situation.SYNTAX_ERROR)
-        address, parameters = match.group(1).strip(), match.group(2).split()
+        address, parameters = parsed
         if self._transaction is not None:
             return self._say(Situation.NESTED_MAIL)
         # Any reverse-path is taken: Gmail rewrites the sender to the account anyway, and it
         # answered 250 to "<Test Address Display yourgmailaddress@gmail.com>" (transcript
         # 30). "sender_invalid" (553 5.1.7, seen at the MX) stays available to scripts.
-        for parameter in parameters:
-            key, _, value = parameter.partition("=")
-            key = key.upper()
-            if key not in _MAIL_PARAMETERS:
-                return self._say(Situation.SYNTAX_ERROR)
-            if key == "SIZE":
-                if not value.isdigit():
-                    return self._say(Situation.SYNTAX_ERROR)
-                if int(value) > self.persona.size_limit:
-                    return self._say(Situation.MESSAGE_TOO_BIG)
-            elif key == "BODY" and value.upper() not in _BODY_TYPES:
-                return self._say(Situation.SYNTAX_ERROR)
+        refusal = mail_parameters_refusal(parameters, self.persona.size_limit)
+        if refusal is not None:
+            return self._say(refusal)
         # Interned: a test suite sends from the same few addresses thousands of times.
         self._transaction = _Transaction(sys.intern(address), tuple(parameters))
         return self._say(Situation.SENDER_OK)
@@ -453,14 +382,14 @@ class Conversation:
         transaction = self._transaction
         if transaction is None:
             return self._say(Situation.MAIL_FIRST)
-        match = _RCPT_ARGUMENT.fullmatch(argument)
-        if match is None or match.group(2).strip():
+        parsed = forward_path(argument)
+        if parsed is None or parsed[1]:
             # Gmail offers no RCPT parameters (no DSN in its EHLO), so any is an error.
             return self._say(Situation.SYNTAX_ERROR)
-        address = match.group(1).strip()
+        address = parsed[0]
         if not address:
             return self._say(Situation.SYNTAX_ERROR)
-        if not _MAILBOX.fullmatch(address):
+        if not is_mailbox(address):
             return self._say(Situation.RECIPIENT_INVALID, address=address)
         if len(transaction.recipients) >= self.persona.max_recipients:
             return self._say(Situation.TOO_MANY_RECIPIENTS)

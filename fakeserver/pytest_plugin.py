@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import ssl
 
     from fakeserver.accounts import Account
-    from fakeserver.dialogue import Policy
+    from fakeserver.policy import Policy
     from fakeserver.server import FakeGmail, ServerOptions
     from fakeserver.tls import Certificates
 
@@ -116,7 +116,7 @@ def fake_gmail_accounts() -> Sequence[Account]:
 @pytest.fixture
 def fake_gmail_policy() -> Policy:
     """Optional Gmail behaviours (all off); override to switch some on."""
-    from fakeserver.dialogue import Policy
+    from fakeserver.policy import Policy
 
     return Policy()
 

@@ -26,11 +26,12 @@ from types import TracebackType
 from client.transcript import Transcript
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, Accounts
 from fakeserver.core import Observer, ServerCore
-from fakeserver.dialogue import Listener, Policy
+from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
 from fakeserver.faults import AbortHandshake, TLSCertificate
 from fakeserver.outbox import CapturedMessage, Outbox
 from fakeserver.persona import Persona, load_persona
+from fakeserver.policy import Policy
 from fakeserver.recording import TranscriptFiles
 from fakeserver.runner import Address, ListenerSpec, Runner
 from fakeserver.script import Script, Step
