@@ -138,6 +138,13 @@ BYTES = [
          evidence="replies.md §3.4 [V1] echoes the argument, then closes",
          bug="an undecodable EHLO argument echoed in 501 5.5.4 raises UnicodeEncodeError in "
              "persona.render; the client gets 421 4.3.0 instead"),
+    case("bare-cr-in-an-ehlo-name-with-a-space", Stage.SMTPS, b"EHLO a\rb c\r\n",
+         r'501-5\.5\.4 HELO/EHLO argument "a', closes=True,
+         evidence="replies.md §3.4 [V1] echoes the argument; RFC 5321 §4.2: reply text is "
+                  "printable, and a CR alone must not reach the wire",
+         bug="an argument echoed in a reply short enough not to be wrapped keeps a bare CR "
+             "(textwrap replaces it only in wrapped lines), so a client splitting at CR reads "
+             "the client's own text as a reply line"),
     case("utf8-bytes-in-a-verb", Stage.SMTPS, "NÖOP\r\n".encode(), UNRECOGNIZED,
          evidence="replies.md §13 [V3+] unknown verb"),
     case("invalid-utf8-helo-name", Stage.SMTPS, b"HELO \xc3\x28\r\n", HELO,
