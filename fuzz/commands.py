@@ -1,0 +1,266 @@
+"""Fuzz targets for the command side: Gmail's rules, the SASL decoders and the AUTH redactor.
+
+``dialogue``: a :class:`~fakeserver.dialogue.Conversation` told any sequence of commands (real
+verbs with awkward arguments, and garbage), SASL responses, message bodies, BDAT chunks and
+TLS handshakes, always in the order its outcomes ask for, as the adapter does. It never
+raises; every reply renders to one well-formed reply with the persona's code; it closes only
+with a closing reply; and it accepts a message only from a client that greeted, is on TLS and
+logged in, once per end of data.
+
+``sasl``: the base64, PLAIN, XOAUTH2 and OAUTHBEARER decoders take any bytes and answer or say
+None, and give back what a well-formed payload holds.
+
+``redactor``: an AUTH line or a SASL response, written in any pieces, is stored with its
+secret replaced, and nothing of the secret survives.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from hypothesis import strategies as st
+
+from client._redact import SecretRedactor
+from client.transcript import Direction, Recorder
+from fakeserver import sasl
+from fakeserver.accounts import DEFAULT_ACCOUNT, Accounts
+from fakeserver.dialogue import VERBS, Conversation, Listener, Next, Outcome, Policy, Usage
+from fakeserver.persona import Situation, load_persona
+from fuzz.engine import Target, pure
+from fuzz.replies import check_persona
+
+__all__ = ["DIALOGUE", "REDACTOR", "SASL", "main"]
+
+_PERSONA = load_persona()
+_ACCOUNTS = Accounts([DEFAULT_ACCOUNT])
+_GOOD_PLAIN = base64.b64encode(b"\0tester@gmail.com\0app-password").decode()
+_GOOD_XOAUTH2 = base64.b64encode(
+    b"user=tester@gmail.com\x01auth=Bearer ya29.smtprig-test-token\x01\x01"
+).decode()
+# What the adapter can hand over: one line, so never an LF (a bare CR can be there).
+_WEIRD = st.binary(max_size=60).map(
+    lambda raw: raw.replace(b"\n", b"").decode("utf-8", "surrogateescape")
+)
+_ADDRESS = st.one_of(
+    st.sampled_from(["a@example.org", "", "x@.com", "@", "jörg@exämple.org", "a@[127.0.0.1]"]),
+    _WEIRD,
+)
+_ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
+    "EHLO": st.one_of(st.sampled_from(["client.example", "", "two words"]), _WEIRD),
+    "AUTH": st.one_of(
+        st.sampled_from(
+            [
+                f"PLAIN {_GOOD_PLAIN}",
+                "PLAIN",
+                "LOGIN",
+                f"XOAUTH2 {_GOOD_XOAUTH2}",
+                "XOAUTH2",
+                "OAUTHBEARER",
+                "CRAM-MD5",
+                "XOAUTH",
+                "PLAIN =",
+                "LOGIN dGVzdGVy",
+                "PLAIN-CLIENTTOKEN",
+            ]
+        ),
+        st.builds(lambda mech, ir: f"{mech} {ir}", st.sampled_from(["PLAIN", "LOGIN"]), _WEIRD),
+    ),
+    "MAIL": st.builds(
+        lambda a, p: f"FROM:<{a}>{p}",
+        _ADDRESS,
+        st.sampled_from(["", " SIZE=100", " SIZE=99999999999", " BODY=8BITMIME", " X=1", " SIZE"]),
+    ),
+    "RCPT": st.builds(lambda a, p: f"TO:<{a}>{p}", _ADDRESS, st.sampled_from(["", " NOTIFY=x"])),
+    "BDAT": st.one_of(
+        st.builds(
+            lambda size, last: f"{size}{last}",
+            st.one_of(st.integers(0, 300), st.just(35882578), st.just(10**17)),
+            st.sampled_from(["", " LAST", " last", " LASTLY"]),
+        ),
+        _WEIRD,
+    ),
+}
+_VERBS = st.one_of(st.sampled_from(sorted(VERBS)), st.sampled_from(["XYZZY", "", "MAIL FROM"]))
+_SASL = st.one_of(
+    st.sampled_from(
+        [b"*", b"", b"dGVzdGVyQGdtYWlsLmNvbQ==", b"YXBwLXBhc3N3b3Jk", _GOOD_PLAIN.encode()]
+    ),
+    st.binary(max_size=60).map(lambda raw: raw.replace(b"\n", b"")),
+)
+_LISTENERS = st.sampled_from(list(Listener))
+_POLICIES = st.builds(
+    Policy,
+    daily_quota=st.one_of(st.none(), st.integers(0, 3)),
+    rate_limit_per_minute=st.one_of(st.none(), st.integers(0, 3)),
+    auth_failure_limit=st.one_of(st.none(), st.integers(0, 3)),
+)
+_TRANSACTION_VERBS = {"MAIL", "RCPT", "DATA", "BDAT"}
+
+
+class _Driver:
+    """Plays the adapter: asks the conversation what comes next, then draws it."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data = data
+        self.clock = 1_750_000_000.0
+        self.conversation = Conversation(
+            persona=_PERSONA,
+            accounts=_ACCOUNTS,
+            policy=data.draw(_POLICIES),
+            usage=Usage(lambda: self.clock),
+            listener=data.draw(_LISTENERS),
+            client_ip="192.0.2.1",
+            session_id="d9443c01a7336-22fc75468e4sm22683125ad.44",
+            clock=lambda: self.clock,
+        )
+        self.accepted = 0
+
+    def step(self) -> bool:
+        """One command and whatever it asks for; False once the connection is closed."""
+        verb = self.data.draw(_VERBS)
+        argument = self.data.draw(_ARGUMENTS.get(verb, _WEIRD)).strip()
+        before = (self.conversation.greeted, self.conversation.tls, self.conversation.user)
+        outcome = self.conversation.command(verb, argument)
+        self.check(outcome)
+        if verb in _TRANSACTION_VERBS and outcome.situation is not None:
+            code = _PERSONA.replies[outcome.situation].code
+            allowed = before[0] and before[1] and before[2] is not None
+            assert code >= 400 or allowed, f"{verb} {argument!r} got {code} in state {before}"
+        self.clock += self.data.draw(st.sampled_from([0.0, 1.0, 61.0]))
+        while True:
+            if outcome.next is Next.CLOSE:
+                return False
+            if outcome.next is Next.START_TLS:
+                self.conversation.tls_started()
+                return True
+            if outcome.next is Next.SASL_RESPONSE:
+                outcome = self.conversation.sasl_response(self.data.draw(_SASL))
+            elif outcome.next is Next.MESSAGE:
+                content = self.data.draw(st.one_of(st.none(), st.binary(max_size=200)))
+                outcome = self.conversation.message_received(content)
+            elif outcome.next is Next.CHUNK:
+                chunk = bytes(outcome.chunk_size) if outcome.keep_chunk else None
+                outcome = self.conversation.chunk_received(chunk)
+            else:
+                return True
+            self.check(outcome)
+
+    def check(self, outcome: Outcome) -> None:
+        if outcome.situation is None:
+            assert outcome.next is Next.CHUNK, outcome
+            return
+        template = _PERSONA.replies[outcome.situation]
+        check_persona((outcome.situation, dict(outcome.fields)))
+        if outcome.next is Next.CLOSE:
+            assert template.closes or outcome.situation is Situation.SYNTAX_ERROR, outcome
+        elif template.closes:
+            raise AssertionError(f"{outcome.situation} closes, but the connection goes on")
+        if outcome.accepted is not None:
+            conversation = self.conversation
+            assert template.code == 250, outcome
+            assert conversation.greeted, outcome
+            assert conversation.tls, outcome
+            assert conversation.user, outcome
+            self.accepted += 1
+        assert self.conversation.messages_accepted == self.accepted
+        if outcome.situation is Situation.AUTH_ACCEPTED:
+            assert self.conversation.user == DEFAULT_ACCOUNT.username
+            assert self.conversation.tls
+
+
+def check_dialogue(data: st.DataObject) -> None:
+    driver = _Driver(data)
+    for _ in range(data.draw(st.integers(1, 40))):
+        if not driver.step():
+            return
+
+
+DIALOGUE = Target(
+    "dialogue",
+    "Conversation: any commands in any order; no exception, valid replies, gates, no phantom mail",
+    st.data(),
+    pure(check_dialogue),
+    inputs=3_000,
+)
+
+
+def check_sasl(value: tuple[bytes, str, str]) -> None:
+    blob, login, secret = value
+    decoders = (sasl.decode_base64, sasl.parse_plain, sasl.parse_xoauth2, sasl.parse_oauthbearer)
+    for decode in decoders:
+        decode(blob)  # answers or returns None; any exception fails the run
+    plain = sasl.parse_plain(b"\0" + login.encode() + b"\0" + secret.encode())
+    assert plain == sasl.Credentials(login, secret)
+    xoauth2 = f"user={login}\x01auth=Bearer {secret}\x01\x01".encode()
+    if secret and " " not in secret:
+        assert sasl.parse_xoauth2(xoauth2) == sasl.Credentials(login, secret)
+    assert sasl.decode_base64(base64.b64encode(blob)) == blob
+
+
+_NO_SEPARATORS = st.text(
+    st.characters(codec="utf-8", exclude_characters="\0\x01"), min_size=1, max_size=30
+)
+SASL = Target(
+    "sasl",
+    "SASL decoders: any bytes answer or None; well-formed payloads give back what they hold",
+    st.tuples(st.binary(max_size=200), _NO_SEPARATORS, _NO_SEPARATORS),
+    pure(check_sasl),
+    inputs=5_000,
+)
+
+_TOKEN = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="<>"),
+    min_size=1,
+    max_size=40,
+)
+
+
+def check_redactor(value: tuple[str, str, bool, list[int], bool]) -> None:
+    mechanism, secret, as_response, cuts, recorder = value
+    if as_response:
+        if secret == "*":
+            return  # a cancel carries nothing (RFC 4954 §4) and is kept as is
+        line, expected = f"{secret}\r\n".encode(), b"<redacted>\r\n"
+    else:
+        verb = "auth" if len(secret) % 2 else "AUTH"  # verbs are case-insensitive
+        line = f"{verb} {mechanism} {secret}\r\n".encode()
+        expected = f"{verb} {mechanism} <redacted>\r\n".encode()
+    bounds = sorted({cut % (len(line) + 1) for cut in cuts})
+    pieces = [line[a:b] for a, b in zip([0, *bounds], [*bounds, len(line)], strict=True)]
+    if recorder:
+        sink = Recorder()
+        for piece in pieces:
+            sink.line(Direction.CLIENT, piece, sasl_response=as_response)
+        stored = b"".join(entry.data for entry in sink.transcript().lines)
+    else:
+        redactor = SecretRedactor()
+        stored = b"".join(redactor.client_line(p, sasl_response=as_response) for p in pieces)
+    assert stored == expected, (pieces, stored)
+
+
+REDACTOR = Target(
+    "redactor",
+    "AUTH secrets in any pieces: stored as <redacted>, nothing of them kept",
+    st.tuples(
+        _TOKEN,
+        # A SASL response is base64, which never starts with "*"; a lone "*" cancels (RFC 4954
+        # §4), so the redactor keeps a first piece "*" until it knows (a one-octet tell).
+        _TOKEN.filter(lambda token: token == "*" or not token.startswith("*")),
+        st.booleans(),
+        st.lists(st.integers(0, 200), max_size=8),
+        st.booleans(),
+    ),
+    pure(check_redactor),
+    inputs=5_000,
+)
+
+
+def main() -> int:
+    """Runs the three targets with their default input counts and prints the figures."""
+    from fuzz.__main__ import main as run_main
+
+    return run_main(["dialogue", "sasl", "redactor"])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
