@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 PYTEST_ARGS ?= -n 2
 
-.PHONY: serve test lint typecheck demo bench experiment clean
+.PHONY: serve test lint typecheck demo bench experiment fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ experiment: $(RUN_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
+
+# Every fuzz target for a fixed number of inputs from a fixed seed; ARGS="session --inputs 500".
+fuzz: $(TEST_STAMP)
+	$(BIN)/python -m fuzz $(ARGS)
+
+# 10,000 messages over 200 concurrent connections, each accounted for; then the idle crowd.
+soak: $(TEST_STAMP)
+	$(BIN)/python -m bench.soak $(ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

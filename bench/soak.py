@@ -1,0 +1,349 @@
+"""Load, nothing lost: thousands of messages over hundreds of concurrent connections, and then an
+account of every one of them.
+
+``fakeserver serve --json --maildir DIR`` runs in its own process, as a user runs it. The soak
+opens CONNECTIONS connections at once (half implicit TLS, half STARTTLS; AUTH PLAIN on each),
+holds them all open, then sends MESSAGES messages through them with smtprig's own client, each
+with a unique Subject. A seeded share of the messages is abandoned in the middle of DATA on
+purpose: the client drops the connection, which gets no 250, and reconnects. Then:
+
+- every message that got a 250 is in the outbox (the Maildir) exactly once;
+- no message that did not get a 250 is there;
+- the JSON event stream reported the same messages.
+
+The figures are printed, and the exit status is 1 if any of the three fails. (Faults on the
+server side come with the fault-injection work; this run has none.)
+
+The second part measures what the slow-client test only asserts: how long a fresh client's
+whole submission takes (STARTTLS, AUTH, one message, QUIT) without and with IDLE idle
+connections open, in alternating rounds against the same server.
+
+    python -m bench.soak                    # 10,000 messages, 200 connections, 1,000 idle
+    python -m bench.soak --messages 2000 --connections 50 --idle 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mailbox
+import random
+import resource
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from client import ReplyError, SMTPClient, SMTPError
+
+USER, PASSWORD = "tester@gmail.com", "app-password"
+BODY = (b"x" * 68 + b"\r\n") * 13  # with the headers, about 1 KB
+WAIT_S = 60.0
+
+
+@dataclass
+class Server:
+    """``fakeserver serve`` in a child process, and the JSON events it printed."""
+
+    process: subprocess.Popen[str]
+    ready: dict[str, object]
+    maildir: Path
+    events: list[dict[str, object]] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def address(self, listener: str) -> tuple[str, int]:
+        where = self.ready[listener]
+        assert isinstance(where, dict)
+        return str(where["host"]), int(where["port"])
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ready["cafile"]))
+
+    def read_events(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self.changed:
+                self.events.append(json.loads(line))
+                self.changed.notify_all()
+
+    def wait_for_closed(self, count: int) -> None:
+        """Waits (bounded) until the server has reported ``count`` closed connections."""
+        deadline = time.monotonic() + WAIT_S
+        with self.changed:
+            while self.count("closed") < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{self.count('closed')} of {count} connections closed")
+                self.changed.wait(remaining)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for event in self.events if event["event"] == kind)
+
+    def peak_rss_mb(self) -> float | None:
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None  # not Linux
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+
+@contextmanager
+def served() -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="smtprig-soak-") as folder:
+        maildir = Path(folder) / "mail"
+        command = [
+            sys.executable, "-m", "fakeserver", "serve", "--json", "--smtps-port", "0",
+            "--submission-port", "0", "--certs-dir", folder, "--maildir", str(maildir),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            server = Server(process, json.loads(process.stdout.readline()), maildir)
+            threading.Thread(target=server.read_events, daemon=True).start()
+            yield server
+        finally:
+            process.terminate()
+            process.wait(10)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def connect(server: Server, index: int) -> SMTPClient:
+    """A logged-in client: implicit TLS for even ``index``, STARTTLS for odd."""
+    implicit = index % 2 == 0
+    host, port = server.address("smtps" if implicit else "submission")
+    client = SMTPClient.connect(
+        host, port, implicit_tls=implicit, ssl_context=server.context, tls_hostname="localhost",
+        timeout_s=30.0, local_hostname="soak.example",
+    )  # fmt: skip
+    try:
+        client.ehlo()
+        if not implicit:
+            client.starttls()
+        client.auth_plain(USER, PASSWORD)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def message(subject: str) -> bytes:
+    return f"From: {USER}\r\nTo: friend@example.org\r\nSubject: {subject}\r\n\r\n".encode() + BODY
+
+
+@dataclass
+class Worker:
+    """One of the concurrent connections, and what happened to each of its messages."""
+
+    index: int
+    plan: list[tuple[str, bool]]  # (subject, abandon mid-DATA)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    connections: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def run(self, server: Server, start: threading.Barrier) -> None:
+        client: SMTPClient | None = None
+        try:
+            client = self._connect(server)
+            start.wait(WAIT_S)  # every connection is open before any message is sent
+            for subject, abandon in self.plan:
+                client = client or self._connect(server)
+                client = self._send(client, subject, abandon)
+            if client is not None:
+                client.quit()
+        except (SMTPError, OSError, threading.BrokenBarrierError) as error:
+            self.errors.append(f"connection {self.index}: {error!r}")
+        finally:
+            if client is not None:
+                client.close()
+
+    def _connect(self, server: Server) -> SMTPClient:
+        self.connections += 1
+        return connect(server, self.index)
+
+    def _send(self, client: SMTPClient, subject: str, abandon: bool) -> SMTPClient | None:
+        try:
+            if abandon:
+                client.mail(USER)
+                client.rcpt("friend@example.org")
+                client.data()
+                client.take_over()  # raw: half the message, then the connection is dropped
+                client.send_bytes(message(subject)[:300])
+                client.close()
+                self.outcomes[subject] = "abandoned"
+                return None
+            client.send_message(message(subject), sender=USER, recipients=["friend@example.org"])
+            self.outcomes[subject] = "acknowledged"
+            return client
+        except ReplyError as error:
+            self.outcomes[subject] = "refused"
+            self.errors.append(f"{subject}: {error}")
+            return client
+        except SMTPError as error:  # the 250 may or may not have been sent: neither count
+            self.outcomes[subject] = "unknown"
+            self.errors.append(f"{subject}: {error!r}")
+            client.close()
+            return None
+
+
+@dataclass
+class Soak:
+    messages: int
+    connections: int
+    seconds: float
+    outcomes: Counter[str]
+    opened: int
+    in_outbox: Counter[str]
+    in_events: Counter[str]
+    lost: list[str]
+    duplicated: list[str]
+    phantom: list[str]
+    errors: list[str]
+    peak_rss_mb: float | None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not (self.lost or self.duplicated or self.phantom) and self.in_outbox == self.in_events
+        )
+
+
+def soak(server: Server, messages: int, connections: int, abandon: float, seed: int) -> Soak:
+    rng = random.Random(seed)
+    workers = [Worker(index, []) for index in range(connections)]
+    for number in range(messages):
+        worker = workers[number % connections]
+        worker.plan.append((f"soak {worker.index}-{len(worker.plan)}", rng.random() < abandon))
+    start = threading.Barrier(connections)
+    threads = [threading.Thread(target=w.run, args=(server, start)) for w in workers]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_S * 10)
+    seconds = time.perf_counter() - started
+    opened = sum(worker.connections for worker in workers)
+    server.wait_for_closed(opened)
+    outcomes = {s: o for worker in workers for s, o in worker.outcomes.items()}
+    acked = {subject for subject, outcome in outcomes.items() if outcome == "acknowledged"}
+    unknown = {subject for subject, outcome in outcomes.items() if outcome == "unknown"}
+    in_outbox = Counter(str(stored["Subject"]) for stored in mailbox.Maildir(server.maildir))
+    in_events = Counter(str(e["subject"]) for e in server.events if e["event"] == "message")
+    return Soak(
+        messages=messages,
+        connections=connections,
+        seconds=seconds,
+        outcomes=Counter(outcomes.values()),
+        opened=opened,
+        in_outbox=in_outbox,
+        in_events=in_events,
+        lost=sorted(acked - set(in_outbox)),
+        duplicated=sorted(subject for subject, count in in_outbox.items() if count > 1),
+        phantom=sorted(set(in_outbox) - acked - unknown),
+        errors=[error for worker in workers for error in worker.errors],
+        peak_rss_mb=server.peak_rss_mb(),
+    )
+
+
+def report(result: Soak) -> str:
+    outcomes = result.outcomes
+    rss = f"{result.peak_rss_mb:.0f} MB" if result.peak_rss_mb is not None else "n/a"
+    lines = [
+        f"soak: {result.messages} messages over {result.connections} concurrent connections "
+        f"(half implicit TLS, half STARTTLS; AUTH PLAIN), no faults",
+        f"  acknowledged (250): {outcomes['acknowledged']}   abandoned mid-DATA on purpose: "
+        f"{outcomes['abandoned']}   refused: {outcomes['refused']}   "
+        f"client errors: {outcomes['unknown']}",
+        f"  in the outbox (Maildir): {result.in_outbox.total()}   "
+        f"in the JSON events: {result.in_events.total()}",
+        f"  lost (250, not stored): {len(result.lost)}   stored twice: {len(result.duplicated)}"
+        f"   stored without a 250: {len(result.phantom)}",
+        f"  {result.seconds:.1f} s, {result.messages / result.seconds:.0f} messages/s; "
+        f"{result.opened} connections opened; server peak RSS {rss}",
+    ]
+    for problem in (*result.lost[:5], *result.duplicated[:5], *result.phantom[:5]):
+        lines.append(f"  PROBLEM: {problem}")
+    lines.extend(f"  error: {error}" for error in result.errors[:10])
+    return "\n".join(lines)
+
+
+def one_send(server: Server) -> float:
+    """Seconds for a fresh client's whole submission over STARTTLS."""
+    started = time.perf_counter()
+    with connect(server, 1) as client:
+        client.send_message(message("idle crowd"), sender=USER, recipients=["a@example.org"])
+    return time.perf_counter() - started
+
+
+def idle_crowd(server: Server, idle: int, rounds: int, sends: int) -> dict[str, list[float]]:
+    """Send latencies without and with ``idle`` idle connections, in alternating rounds."""
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    for _ in range(rounds):
+        times["without"].extend(one_send(server) for _ in range(sends))
+        crowd = [
+            socket.create_connection(server.address("submission"), WAIT_S) for _ in range(idle)
+        ]
+        try:
+            for sock in crowd:
+                sock.recv(1024)  # the greeting: the server has taken the connection
+            times["with"].extend(one_send(server) for _ in range(sends))
+        finally:
+            for sock in crowd:
+                sock.close()
+    return times
+
+
+def crowd_report(times: dict[str, list[float]], idle: int) -> str:
+    def summary(values: list[float]) -> str:
+        ordered = sorted(values)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))]
+        return f"median {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+
+    return (
+        f"idle crowd: a fresh client's whole send (STARTTLS, AUTH, one message, QUIT), "
+        f"{len(times['with'])} sends each way, alternating rounds\n"
+        f"  without idle connections: {summary(times['without'])}\n"
+        f"  with {idle} idle connections open: {summary(times['with'])}"
+    )
+
+
+def _enough_files(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed and (hard == resource.RLIM_INFINITY or hard >= needed):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))  # the server inherits it
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--abandon", type=float, default=0.01, help="share dropped mid-DATA")
+    parser.add_argument("--idle", type=int, default=1000, help="idle connections (0: skip)")
+    parser.add_argument("--seed", type=int, default=1)
+    arguments = parser.parse_args(argv)
+    _enough_files(2 * (arguments.idle + arguments.connections) + 256)
+    with served() as server:
+        result = soak(
+            server, arguments.messages, arguments.connections, arguments.abandon, arguments.seed
+        )
+        print(report(result), flush=True)
+        if arguments.idle:
+            print(crowd_report(idle_crowd(server, arguments.idle, 3, 20), arguments.idle))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""The soak (``make soak``) in miniature, so that it keeps working between real runs: a few
+hundred messages, some abandoned mid-DATA, every one accounted for."""
+
+from __future__ import annotations
+
+from bench.soak import served, soak
+
+
+def test_a_small_soak_loses_nothing_and_keeps_nothing_unacknowledged() -> None:
+    with served() as server:
+        result = soak(server, messages=200, connections=20, abandon=0.1, seed=3)
+    assert result.outcomes["acknowledged"] + result.outcomes["abandoned"] == 200
+    assert result.outcomes["abandoned"] > 0
+    assert result.errors == []
+    assert result.in_outbox.total() == result.outcomes["acknowledged"]
+    assert (result.lost, result.duplicated, result.phantom) == ([], [], [])
+    assert result.ok
