@@ -22,7 +22,7 @@ from client._transport import TranscriptSink
 __all__ = ["Step", "Submission", "TLSMode", "submit"]
 
 
-class TLSMode(enum.Enum):
+class TLSMode(enum.StrEnum):
     """How the connection is protected."""
 
     NONE = "none"

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from client._compare import Mismatch, compare
 from client._normalise import NORMALISERS, Normaliser, Placeholder, placeholder, split_line
 from client._socket import SMTPClient
+from client._submit import TLSMode
 from client.errors import ConnectionLostError
 from client.transcript import Direction, Entry, Event, Line, Recorder, Transcript
 
@@ -55,6 +56,13 @@ _BYTES = re.compile(r"<(\d+) bytes\b")
 _HELLO = re.compile(r"(EHLO|HELO)\s+<[^<>]*>\s*$", re.IGNORECASE)
 _AUTH = re.compile(r"AUTH\s+(\S+)\s+<[^<>]*>\s*$", re.IGNORECASE)
 _BDAT = re.compile(rb"BDAT\s+(\d+)", re.IGNORECASE)
+_PORT = re.compile(r"\s*(\d+)")
+_PORT_MODES = {465: TLSMode.IMPLICIT, 587: TLSMode.STARTTLS, 25: TLSMode.STARTTLS}
+_LISTENER_MODES = {
+    "smtps": TLSMode.IMPLICIT,
+    "submission": TLSMode.STARTTLS,
+    "plain": TLSMode.STARTTLS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,22 +95,31 @@ class ReplayResult:
     mismatch: Mismatch | None
 
 
-def transcript_tls(transcript: Transcript) -> str:
-    """How the transcript started TLS: ``"implicit"``, ``"starttls"`` or ``"none"``.
+def transcript_tls(transcript: Transcript) -> TLSMode:
+    """How the recorded client used TLS.
 
-    Read from a ``port``/``listener`` header (465, smtps) or from where the first TLS event
-    is: before any client line means implicit TLS.
+    In order: the ``tls`` header (the recording proxy writes one); else a TLS handshake
+    before the first client line (implicit) or after a STARTTLS (starttls); else the
+    ``port`` or ``listener`` header (465 or smtps: implicit; 587, 25, submission or plain:
+    starttls); else none.
     """
-    header = (transcript.header("port") or transcript.header("listener") or "").lower()
-    if header.startswith(("465", "smtps")) or "implicit" in header.split("(")[0]:
-        return "implicit"
-    seen_client = False
+    header = transcript.header("tls")
+    if header is not None and header in {mode.value for mode in TLSMode}:
+        return TLSMode(header)
+    seen_client = seen_starttls = False
     for entry in transcript.entries:
-        if isinstance(entry, Line) and entry.direction is Direction.CLIENT:
+        if _is_handshake(entry):
+            if not seen_client:
+                return TLSMode.IMPLICIT
+            if seen_starttls:
+                return TLSMode.STARTTLS
+        elif isinstance(entry, Line) and entry.direction is Direction.CLIENT:
             seen_client = True
-        elif _is_handshake(entry):
-            return "starttls" if seen_client else "implicit"
-    return "none"
+            seen_starttls = seen_starttls or entry.data[:8].upper() == b"STARTTLS"
+    port = _PORT.match(transcript.header("port") or "")
+    if port is not None and int(port[1]) in _PORT_MODES:
+        return _PORT_MODES[int(port[1])]
+    return _LISTENER_MODES.get(transcript.header("listener") or "", TLSMode.NONE)
 
 
 def replay(
@@ -112,7 +129,7 @@ def replay(
     *,
     credentials: Credentials,
     ssl_context: ssl.SSLContext | None = None,
-    tls: str | None = None,
+    tls: TLSMode | None = None,
     tls_hostname: str | None = None,
     timeout_s: float = 10.0,
     normalisers: Mapping[str, Normaliser] = NORMALISERS,
@@ -126,7 +143,7 @@ def replay(
         port: its port.
         credentials: what replaces redacted AUTH payloads.
         ssl_context: for TLS; certificates and names are verified as usual.
-        tls: ``"implicit"``, ``"starttls"`` or ``"none"``; by default what the transcript did.
+        tls: how to use TLS; by default what the transcript did (``transcript_tls``).
         tls_hostname: the name the server's certificate must carry; ``host`` by default.
         timeout_s: the limit for each read, write and handshake.
         normalisers: what may differ (see ``client._normalise``).
@@ -140,7 +157,7 @@ def replay(
     client = SMTPClient.connect(
         host,
         port,
-        implicit_tls=mode == "implicit",
+        implicit_tls=mode is TLSMode.IMPLICIT,
         ssl_context=ssl_context,
         tls_hostname=tls_hostname,
         timeout_s=timeout_s,

@@ -5,6 +5,7 @@ The public surface is what this module re-exports; everything else is internal.
 
 from __future__ import annotations
 
+from fakeserver._loop import Address
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.dialogue import Envelope, Listener
 from fakeserver.errors import (
@@ -18,7 +19,6 @@ from fakeserver.errors import (
 from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
 from fakeserver.persona import Persona, Situation, load_persona
 from fakeserver.policy import Policy
-from fakeserver.runner import Address
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import Certificates
 

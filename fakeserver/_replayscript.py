@@ -23,7 +23,6 @@ with the same normalisers that ignore them when comparing.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,8 +37,8 @@ from client._normalise import (
     split_line,
     timestamp,
 )
-from client.transcript import Direction, Event, Line, Transcript
-from fakeserver._linestream import is_command, reply_code
+from client.transcript import Direction, Line, Transcript
+from fakeserver._linestream import reply_code
 from fakeserver._serving import TLSMode
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "ReplayScript",
     "Send",
     "Step",
-    "tls_mode_of",
 ]
 
 S = Direction.SERVER
@@ -58,8 +56,6 @@ S = Direction.SERVER
 # How far past the conversation's length the transcript is compared: room for <nothing>
 # stand-ins, which match no line.
 _MARGIN = 32
-_PORT = re.compile(r"\s*(\d+)")
-_PORT_MODES = {465: TLSMode.IMPLICIT, 587: TLSMode.STARTTLS, 25: TLSMode.STARTTLS}
 _LISTENER_MODES = {
     "smtps": TLSMode.IMPLICIT,
     "submission": TLSMode.STARTTLS,
@@ -207,30 +203,6 @@ def _plain_reply_end(line: Line) -> bool:
 
 def _go_ahead(last: Sequence[Line]) -> bool:
     return bool(last) and last[0].direction is S and reply_code(last[0].data) == (b"354", True)
-
-
-def tls_mode_of(transcript: Transcript) -> TLSMode:
-    """How the recorded client used TLS: the ``tls`` header (the proxy's); else a TLS handshake
-    before the first client line (implicit) or after a STARTTLS (starttls); else the ``port``
-    or ``listener`` header (465 or smtps: implicit; 587, 25, submission or plain: starttls);
-    else none."""
-    header = transcript.header("tls")
-    if header is not None and header in set(TLSMode):
-        return TLSMode(header)
-    seen_client = seen_starttls = False
-    for entry in transcript.entries:
-        if isinstance(entry, Event) and entry.kind == "tls":
-            if not seen_client:
-                return TLSMode.IMPLICIT
-            if seen_starttls:
-                return TLSMode.STARTTLS
-        elif isinstance(entry, Line) and entry.direction is Direction.CLIENT:
-            seen_client = True
-            seen_starttls = seen_starttls or is_command(entry.data, b"STARTTLS")
-    port = _PORT.match(transcript.header("port") or "")
-    if port is not None and int(port[1]) in _PORT_MODES:
-        return _PORT_MODES[int(port[1])]
-    return _LISTENER_MODES.get(transcript.header("listener") or "", TLSMode.NONE)
 
 
 # Each normaliser leaves its token where it took a value out (client._normalise).

@@ -37,10 +37,10 @@ from types import TracebackType
 
 from client.transcript import Recorder, Transcript, write
 from fakeserver._linestream import LineStream
+from fakeserver._loop import Address
 from fakeserver._relay import Relay, RelaySettings
-from fakeserver._serving import ThreadedServer, TLSMode
+from fakeserver._serving import ThreadedServer, TLSMode, tls_mode
 from fakeserver.errors import ConfigurationError, ServerThreadError
-from fakeserver.runner import Address
 from fakeserver.tls import Certificates, client_context, default_certificates, server_context
 
 __all__ = ["ProxyOptions", "RecordedTranscript", "RecordingProxy", "TLSMode"]
@@ -82,8 +82,8 @@ class ProxyOptions:
     closing_grace_s: float = 1.0
 
     def __post_init__(self) -> None:
-        tls = TLSMode.parse(self.tls, "tls")
-        upstream_tls = TLSMode.parse(self.upstream_tls or tls, "upstream_tls")
+        tls = tls_mode(self.tls, "tls")
+        upstream_tls = tls_mode(self.upstream_tls or tls, "upstream_tls")
         if (tls is TLSMode.STARTTLS) != (upstream_tls is TLSMode.STARTTLS):
             raise ConfigurationError(
                 "--upstream-tls",

@@ -18,7 +18,7 @@ id (one per connection), the time now in the end-of-data reply and the client's 
 A transcript that starts with a client line gets Gmail's greeting first, since none was recorded.
 
 TLS: implicit TLS from the first byte, or STARTTLS when the client sends it and the transcript's
-reply is 220, as the mode says (by default, what :func:`~fakeserver._replayscript.tls_mode_of`
+reply is 220, as the mode says (by default, what :func:`client.replay.transcript_tls`
 reads in the transcript). The server presents the certificate of ``fakeserver.tls``.
 
 A client that differs gets ``554 5.5.0 smtprig replay: <matcher> mismatch at transcript line N``
@@ -43,13 +43,14 @@ from types import TracebackType
 
 from client._compare import Mismatch, TranscriptMismatch
 from client._normalise import NORMALISERS, Normaliser
+from client.replay import transcript_tls
 from client.transcript import Direction, Line, Recorder, Transcript, read
 from fakeserver._linestream import LineStream, bdat_size, describe, is_command, reply_code
-from fakeserver._replayscript import Await, Done, Failed, FreshValues, ReplayScript, tls_mode_of
-from fakeserver._serving import ThreadedServer, TLSMode
+from fakeserver._loop import Address
+from fakeserver._replayscript import Await, Done, Failed, FreshValues, ReplayScript
+from fakeserver._serving import ThreadedServer, TLSMode, tls_mode
 from fakeserver.errors import ConfigurationError, ServerThreadError
 from fakeserver.persona import Persona, Situation, load_persona
-from fakeserver.runner import Address
 from fakeserver.tls import Certificates, client_context, default_certificates, server_context
 
 __all__ = ["ReplayOptions", "ReplayResult", "ReplayServer", "TLSMode"]
@@ -132,7 +133,7 @@ class ReplayServer:
             transcript = read(transcript)
         self.options = options or ReplayOptions()
         self.transcript = transcript
-        self.tls = TLSMode.parse(self.options.tls or tls_mode_of(transcript), "--tls")
+        self.tls = tls_mode(self.options.tls or transcript_tls(transcript), "--tls")
         self.certificates = self.options.certificates or default_certificates()
         self._context = server_context(self.certificates)
         self._persona: Persona = load_persona("gmail")

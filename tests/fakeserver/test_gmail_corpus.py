@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from client import TLSMode
 from client._normalise import client_ip, session_id, timestamp
 from client.replay import Credentials, replay, transcript_tls
 from client.transcript import Event, Transcript, read
@@ -101,7 +102,7 @@ def test_the_fake_answers_as_gmail_did(name: str) -> None:
         transcript = prepare(transcript)
     with FakeGmail(ServerOptions(persona=persona)) as gmail:
         user, password = gmail.credentials
-        implicit = transcript_tls(transcript) == "implicit"
+        implicit = transcript_tls(transcript) is TLSMode.IMPLICIT
         host, port = gmail.smtps if implicit else gmail.submission
         result = replay(
             transcript,

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from client.transcript import Direction, dump
+from fakeserver._loop import bind
 from fakeserver.accounts import Account
 from fakeserver.core import Connection
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
 from fakeserver.outbox import CapturedMessage
 from fakeserver.persona import load_persona
-from fakeserver.runner import ListenerSpec, _bind
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
 from tests.rawsmtp import RawSMTP
@@ -341,7 +341,7 @@ def test_record_dir_gets_one_redacted_transcript_per_connection(tmp_path: Path) 
 def test_listening_sockets_say_tcp_so_asyncio_turns_nagle_off() -> None:
     # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with proto 0 the
     # greeting written after TLS's session tickets waited ~40 ms for a delayed ACK.
-    sock = _bind(ListenerSpec(Listener.SMTPS, "127.0.0.1", 0))
+    sock = bind("127.0.0.1", 0, option="--smtps-port")
     with sock:
         assert sock.proto == socket.IPPROTO_TCP
 

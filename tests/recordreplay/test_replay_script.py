@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from client._compare import compare
+from client.replay import transcript_tls
 from client.transcript import Direction, Line, Transcript, load, read
 from fakeserver._linestream import bdat_size, is_command, reply_code
 from fakeserver._replayscript import (
@@ -17,7 +18,6 @@ from fakeserver._replayscript import (
     FreshValues,
     ReplayScript,
     Send,
-    tls_mode_of,
 )
 from fakeserver.proxy import TLSMode
 
@@ -151,7 +151,7 @@ def test_a_mismatch_can_be_made_for_a_timeout_at_the_current_line() -> None:
     ],
 )
 def test_the_tls_mode_is_read_from_the_transcript(text: str, mode: TLSMode) -> None:
-    assert tls_mode_of(load(text)) is mode
+    assert transcript_tls(load(text)) is mode
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_the_tls_mode_is_read_from_the_transcript(text: str, mode: TLSMode) -> N
 )
 def test_every_capture_implies_the_mode_its_port_has(path: Path) -> None:
     expected = TLSMode.IMPLICIT if "_465_" in path.name else TLSMode.STARTTLS
-    assert tls_mode_of(read(path)) is expected
+    assert transcript_tls(read(path)) is expected
 
 
 def test_fresh_values_replace_the_session_id_timestamp_and_client_address() -> None:
