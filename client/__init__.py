@@ -10,12 +10,16 @@ Three ways to use it:
   for the whole conversation, with swaks-style ``quit_after`` / ``drop_after``;
 - raw, to test servers: ``send_bytes()`` any bytes, ``read_reply()`` structured replies.
 
-The sans-io core (``ClientProtocol``, ``ReplyReader``) works without any socket.
+The sans-io core (``ClientProtocol``, ``ReplyReader``) works without any socket. The transcript
+format is ``client.transcript``; comparing a conversation with one is ``compare`` /
+``assert_match`` (with ``NORMALISERS`` for what may differ), and ``client.replay`` replays a
+transcript's client side against a server.
 """
 
 from __future__ import annotations
 
 from client._auth import Login, Plain, SASLMechanism, XOAuth2
+from client._compare import Mismatch, TranscriptMismatch, assert_match, compare
 from client._events import (
     NEED_DATA,
     Capabilities,
@@ -29,6 +33,7 @@ from client._events import (
     SendResult,
     Verb,
 )
+from client._normalise import NORMALISERS, Normaliser
 from client._protocol import ClientProtocol, ClientState
 from client._socket import DEFAULT_TIMEOUT_S, SMTPClient
 from client._submit import Step, Submission, TLSMode, submit
@@ -50,6 +55,7 @@ from client.errors import (
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "NEED_DATA",
+    "NORMALISERS",
     "Capabilities",
     "ClientProtocol",
     "ClientState",
@@ -60,7 +66,9 @@ __all__ = [
     "Exchange",
     "LocalProtocolError",
     "Login",
+    "Mismatch",
     "NeedData",
+    "Normaliser",
     "PermanentReplyError",
     "Plain",
     "ProtocolError",
@@ -78,9 +86,12 @@ __all__ = [
     "Submission",
     "TLSMode",
     "TLSNegotiationError",
+    "TranscriptMismatch",
     "TranscriptSink",
     "TransientReplyError",
     "Verb",
     "XOAuth2",
+    "assert_match",
+    "compare",
     "submit",
 ]

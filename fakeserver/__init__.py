@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fakeserver._loop import Address
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account
+from fakeserver.cassette import Cassette, RecordMode, Upstream
 from fakeserver.dialogue import Envelope, Listener
 from fakeserver.errors import (
     AccountError,
@@ -14,12 +15,19 @@ from fakeserver.errors import (
     ConfigurationError,
     FakeServerError,
     PersonaError,
+    ScriptError,
     ServerThreadError,
+    UnexpectedCommand,
+    UnmetExpectation,
 )
 from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
 from fakeserver.persona import Persona, Situation, load_persona
 from fakeserver.policy import Policy
+from fakeserver.proxy import ProxyOptions, RecordingProxy
+from fakeserver.replay import ReplayOptions, ReplayServer
+from fakeserver.script import Script, Step
 from fakeserver.server import FakeGmail, ServerOptions
+from fakeserver.sessions import SessionList, SessionRecord
 from fakeserver.tls import Certificates
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "AccountError",
     "Address",
     "CapturedMessage",
+    "Cassette",
     "CertificateError",
     "Certificates",
     "ConfigurationError",
@@ -39,9 +48,22 @@ __all__ = [
     "Persona",
     "PersonaError",
     "Policy",
+    "ProxyOptions",
+    "RecordMode",
+    "RecordingProxy",
+    "ReplayOptions",
+    "ReplayServer",
+    "Script",
+    "ScriptError",
     "ServerOptions",
     "ServerThreadError",
     "SessionInfo",
+    "SessionList",
+    "SessionRecord",
     "Situation",
+    "Step",
+    "UnexpectedCommand",
+    "UnmetExpectation",
+    "Upstream",
     "load_persona",
 ]

@@ -5,8 +5,9 @@ is bound in the caller's thread (port 0 works; a port that is taken fails at onc
 to change) and an asyncio loop runs in a daemon thread. Every accepted connection reaches its
 handler with reading paused: the handler starts TLS first (implicit TLS) or resumes reading
 (plain), because bytes read before ``start_tls`` would be stranded where the handshake never
-sees them (CPython gh-142352). A handler that raises never stops the server: the error is kept in ``errors`` for
-the owner's ``check()``, and the connection is closed. Every wait here is bounded.
+sees them (CPython gh-142352). A handler that raises never stops the server: the error is kept
+in ``errors`` for the owner's ``check()``, and the connection is closed. Every wait here is
+bounded.
 """
 
 from __future__ import annotations

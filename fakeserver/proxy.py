@@ -153,7 +153,7 @@ class RecordingProxy:
         )
         self._on_transcript = on_transcript
         self._server = ThreadedServer(
-            self._handle,
+            self.serve,
             host=options.host,
             port=options.port,
             option="--listen",
@@ -246,7 +246,8 @@ class RecordingProxy:
         if errors:
             raise ServerThreadError(errors)
 
-    async def _handle(self, client: LineStream, number: int) -> None:
+    async def serve(self, client: LineStream, number: int) -> None:
+        """Relays and records one connection (reading paused), as its ``number``-th."""
         settings = self._settings
         started = time.time()
         recorder = Recorder(

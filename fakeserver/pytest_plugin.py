@@ -20,6 +20,11 @@ Fixtures:
     Who may log in, and the optional Gmail behaviours (quota, rate limit, login limit).
 ``fake_gmail_certificates``, ``fake_gmail_ssl_context`` (session scope)
     The in-memory CA bundle and a client ``ssl.SSLContext`` that trusts it.
+``smtp_cassette`` (function scope)
+    A :class:`~fakeserver.cassette.Cassette` for the test: its SMTP conversations recorded
+    against ``smtp_cassette_upstream`` once, and replayed (and checked) afterwards; the
+    record mode comes from ``--smtp-record-mode`` (none, once, new, all; default none). The
+    files live in ``smtp_cassette_dir``: ``cassettes/<module>/<test>/`` next to the test.
 
 How it stays fast: servers are started once per distinct options and per pytest process
 (so ``pytest -n 2`` gives each worker its own, on its own ports) and are reset between tests
@@ -41,8 +46,10 @@ import pytest
 
 if TYPE_CHECKING:
     import ssl
+    from pathlib import Path
 
     from fakeserver.accounts import Account
+    from fakeserver.cassette import Cassette, Upstream
     from fakeserver.policy import Policy
     from fakeserver.server import FakeGmail, ServerOptions
     from fakeserver.tls import Certificates
@@ -54,6 +61,10 @@ __all__ = [
     "fake_gmail_options",
     "fake_gmail_policy",
     "fake_gmail_ssl_context",
+    "pytest_addoption",
+    "smtp_cassette",
+    "smtp_cassette_dir",
+    "smtp_cassette_upstream",
 ]
 
 
@@ -158,3 +169,60 @@ def fake_gmail(
             server.reset()
         else:
             server.stop()
+
+
+_RECORD_MODES = ("none", "once", "new", "all")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("smtprig")
+    group.addoption(
+        "--smtp-record-mode",
+        choices=_RECORD_MODES,
+        default="none",
+        help="when smtp_cassette records: none (replay only, the default), once (record "
+        "what is missing), new (also record connections past the recorded ones), all",
+    )
+
+
+@pytest.fixture
+def smtp_cassette_upstream() -> Upstream | None:
+    """The real server cassettes record against; override it to record, e.g.
+    ``Upstream(("smtp.gmail.com", 465), TLSMode.IMPLICIT)``."""
+    return None
+
+
+@pytest.fixture
+def smtp_cassette_dir(request: pytest.FixtureRequest) -> Path:
+    """Where this test's cassette lives: ``cassettes/<module>/<test>/`` beside the test."""
+    from pathlib import Path
+
+    from fakeserver.cassette import cassette_name
+
+    test_file = Path(str(request.node.path))
+    return test_file.parent / "cassettes" / test_file.stem / cassette_name(request.node.name)
+
+
+@pytest.fixture
+def smtp_cassette(
+    request: pytest.FixtureRequest,
+    smtp_cassette_upstream: Upstream | None,
+    smtp_cassette_dir: Path,
+    fake_gmail_certificates: Certificates,
+) -> Iterator[Cassette]:
+    """This test's SMTP cassette, running; checked (and written, when recording) at
+    teardown."""
+    from fakeserver.cassette import Cassette
+
+    mode = request.config.getoption("--smtp-record-mode")
+    cassette = Cassette(
+        smtp_cassette_dir,
+        mode,
+        upstream=smtp_cassette_upstream,
+        certificates=fake_gmail_certificates,
+    ).start()
+    try:
+        yield cassette
+    finally:
+        cassette.stop()
+    cassette.check()

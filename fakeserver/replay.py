@@ -37,7 +37,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -124,16 +124,23 @@ class ReplayServer:
 
     def __init__(
         self,
-        transcript: Transcript | str | os.PathLike[str],
+        transcript: Transcript | str | os.PathLike[str] | Sequence[Transcript],
         options: ReplayOptions | None = None,
         *,
         on_result: Callable[[ReplayResult], None] | None = None,
     ) -> None:
-        if not isinstance(transcript, Transcript):
-            transcript = read(transcript)
+        if isinstance(transcript, Transcript):
+            transcripts: tuple[Transcript, ...] = (transcript,)
+        elif isinstance(transcript, str | os.PathLike):
+            transcripts = (read(transcript),)
+        else:
+            transcripts = tuple(transcript)
+            if not transcripts:
+                raise ConfigurationError("transcripts", "give at least one transcript")
         self.options = options or ReplayOptions()
-        self.transcript = transcript
-        self.tls = tls_mode(self.options.tls or transcript_tls(transcript), "--tls")
+        self.transcripts = transcripts
+        self.transcript = transcripts[0]
+        self.tls = tls_mode(self.options.tls or transcript_tls(self.transcript), "--tls")
         self.certificates = self.options.certificates or default_certificates()
         self._context = server_context(self.certificates)
         self._persona: Persona = load_persona("gmail")
@@ -143,7 +150,7 @@ class ReplayServer:
         self._active = 0
         self._results: list[ReplayResult] = []
         self._server = ThreadedServer(
-            self._handle,
+            self.serve,
             host=self.options.host,
             port=self.options.port,
             option="--port",
@@ -229,14 +236,22 @@ class ReplayServer:
         errors = self._server.take_errors()
         if errors:
             raise ServerThreadError(errors)
-        if not results:
-            script = ReplayScript(self.transcript, self.options.normalisers)
-            raise TranscriptMismatch(script.mismatch([], "end", "no client connected"))
         for result in results:
             if result.mismatch is not None:
                 raise TranscriptMismatch(result.mismatch)
+        if len(results) < len(self.transcripts):
+            missing = self.transcripts[len(results)]
+            script = ReplayScript(missing, self.options.normalisers)
+            reason = f"{len(self.transcripts)} connection(s) recorded; {len(results)} made"
+            if not results:
+                reason = "no client connected"
+            raise TranscriptMismatch(script.mismatch([], "end", reason))
 
-    async def _handle(self, stream: LineStream, number: int) -> None:
+    async def serve(self, stream: LineStream, number: int) -> None:
+        """Replays the ``number``-th transcript (1-based) to one connection, reading paused.
+
+        A connection past the last transcript gets a 554 and is recorded as a mismatch.
+        """
         with self._done:
             self._active += 1
         session_id = self._persona.new_session_id(self._rng)
@@ -249,7 +264,12 @@ class ReplayServer:
             )
         )
         fresh = FreshValues(session_id, stream.peer[0], time.time)
-        conversation = _Conversation(self, self._context, self._persona, stream, fresh, recorder)
+        transcript = self.transcripts[min(number, len(self.transcripts)) - 1]
+        conversation = _Conversation(
+            self, transcript, self._context, self._persona, stream, fresh, recorder
+        )
+        if number > len(self.transcripts):
+            conversation.extra = len(self.transcripts)
         mismatch: Mismatch | None = None
         try:
             mismatch = await conversation.run()
@@ -277,13 +297,15 @@ class _Conversation:
     def __init__(
         self,
         server: ReplayServer,
+        transcript: Transcript,
         context: ssl.SSLContext,
         persona: Persona,
         stream: LineStream,
         fresh: FreshValues,
         recorder: Recorder,
     ) -> None:
-        self.script = ReplayScript(server.transcript, server.options.normalisers)
+        self.script = ReplayScript(transcript, server.options.normalisers)
+        self.extra: int | None = None  # set for a connection past the recorded ones
         self.tls = server.tls
         self.options = server.options
         self.context = context
@@ -303,6 +325,11 @@ class _Conversation:
                 return failure
         else:
             self.stream.resume_reading()
+        if self.extra is not None:
+            reason = f"only {self.extra} connection(s) were recorded; this is one more"
+            mismatch = self.script.mismatch([], "end", reason)
+            await self._refuse(mismatch)
+            return mismatch
         try:
             if self.script.greeting_missing:
                 fields = {"session_id": self.fresh.session_id, "client_ip": self.fresh.client_ip}

@@ -10,6 +10,12 @@ import client
 PUBLIC = {
     "DEFAULT_TIMEOUT_S",
     "NEED_DATA",
+    "NORMALISERS",
+    "Mismatch",
+    "Normaliser",
+    "TranscriptMismatch",
+    "assert_match",
+    "compare",
     "Capabilities",
     "ClientProtocol",
     "ClientState",
