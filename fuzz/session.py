@@ -173,6 +173,8 @@ def _starttls(data: st.DataObject, raw: RawSMTP, context: ssl.SSLContext) -> boo
         raw.starttls(context)
         return True
     raw.send(data.draw(st.sampled_from([b"EHLO x\r\n", b"\x16\x03\x01\x00\x02\x01\x00", b"\0"])))
+    # Then nothing more: a handshake message cut short is waited for, as it should be.
+    raw.sock.shutdown(socket.SHUT_WR)
     with contextlib.suppress(ConnectionResetError):
         while raw.sock.recv(4096):  # an alert, perhaps, then the close
             pass
