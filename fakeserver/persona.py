@@ -38,6 +38,10 @@ FIELDS = frozenset(
 """The ``{fields}`` a reply template may use."""
 
 _T = TypeVar("_T")
+
+_UNSAFE_ON_THE_WIRE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+"""Characters a reply never carries: controls (a bare CR or LF would end the reply line early)
+and lone surrogates (undecodable client bytes, which cannot be encoded to send back)."""
 _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 
 
@@ -189,7 +193,7 @@ class Persona:
 def render_lines(persona: Persona, template: ReplyTemplate, fields: Mapping[str, object]) -> bytes:
     """Renders ``template`` with ``fields`` in ``persona``'s house style (see the module doc)."""
     values: dict[str, object] = {"hostname": persona.hostname, "size_limit": persona.size_limit}
-    values.update(fields)
+    values.update((name, _wire_safe(value)) for name, value in fields.items())
     text_lines: list[str] = []
     for paragraph in template.paragraphs:
         filled = paragraph.format_map(values)
@@ -361,4 +365,11 @@ def _get(
     # bool is an int subclass; a code of `true` must not pass as 1.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise PersonaError(where, f"{key!r} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _wire_safe(value: object) -> object:
+    """Replaces what a client sent that cannot go back on the wire in a reply with ``?``."""
+    if isinstance(value, str):
+        return _UNSAFE_ON_THE_WIRE.sub("?", value)
     return value
