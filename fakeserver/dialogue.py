@@ -238,6 +238,8 @@ class Conversation:
             return self.unrecognized()
         for gate in gates:
             if not self._passes(gate):
+                if verb == "BDAT":
+                    return self._bdat(verb, argument, gate_refusal=gate.value)
                 return self._say(gate.value)
         handler: Callable[[Conversation, str, str], Outcome] = _HANDLERS[verb]
         return handler(self, verb, argument)
@@ -412,13 +414,15 @@ class Conversation:
             return self._say(Situation.RATE_LIMITED)
         return self._say(Situation.GO_AHEAD, next_step=Next.MESSAGE)
 
-    def _bdat(self, verb: str, argument: str) -> Outcome:
+    def _bdat(self, verb: str, argument: str, gate_refusal: Situation | None = None) -> Outcome:
         match = _BDAT_ARGUMENT.fullmatch(argument)
+        if match is None and gate_refusal is not None:
+            return self._say(gate_refusal)  # the client is not ready for BDAT in any form
         if match is None:
             # Without a size the chunk cannot be skipped, so the stream cannot be trusted.
             return self._say(Situation.SYNTAX_ERROR, next_step=Next.CLOSE)
         size, last = int(match.group(1)), match.group(2) is not None
-        refusal = self._transaction_refusal()
+        refusal = gate_refusal or self._transaction_refusal()
         transaction = self._transaction
         keep = refusal is None and transaction is not None
         if transaction is not None and refusal is None:
