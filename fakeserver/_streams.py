@@ -16,6 +16,8 @@ from collections.abc import Callable
 __all__ = ["LOST", "Inbound", "LineSplitter", "Lost", "extensions", "read_chunk", "read_data"]
 
 _CHUNK_READ_SIZE = 64 * 1024
+# Most one transport read can bring (asyncio's 256 KiB), with room to spare.
+_ONE_READ_AT_MOST = 2 * 256 * 1024
 
 
 class Lost:
@@ -26,15 +28,30 @@ LOST = Lost()
 
 
 class Inbound:
-    """Client bytes received but not yet consumed."""
+    """Client bytes received but not yet consumed.
 
-    __slots__ = ("_buffer",)
+    Args:
+        line_limit: the longest line the reader takes. The mirror keeps at most a little more
+            than that of a line not yet ended: a longer one is being thrown away by whoever
+            reads commands (it gets 555 or 500), so only its start is kept, to report. Flow
+            control keeps the reader's own buffer, which this mirrors, far below that bound
+            at every other time, so nothing still to be read is ever dropped.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_buffer", "_keep_unended")
+
+    def __init__(self, line_limit: int) -> None:
         self._buffer = bytearray()
+        # Above what the reader holds before it pauses (2 limits), a line read but not yet
+        # taken (1 limit) and one more read.
+        self._keep_unended = _ONE_READ_AT_MOST + 4 * line_limit
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
+        if len(self._buffer) > self._keep_unended:
+            start = self._buffer.rfind(b"\n") + 1
+            if len(self._buffer) - start > self._keep_unended:
+                del self._buffer[start + self._keep_unended :]
 
     def take_line(self) -> bytes:
         end = self._buffer.find(b"\n") + 1 or len(self._buffer)
@@ -120,7 +137,8 @@ async def read_data(
         inbound: the connection's byte bookkeeping.
         size_limit: the most octets kept.
         drop_after: a fault: give up as soon as this many octets have come.
-        report: told each whole line, for transcripts; None when nobody watches.
+        report: told each whole line, for transcripts; None when nobody watches. Lines past
+            ``size_limit`` are not told, only the final dot.
 
     Returns:
         The message; None when it passed the size limit; ``LOST`` if the client went away
@@ -140,13 +158,15 @@ async def read_data(
             return LOST
         received += len(piece)
         inbound.take(len(piece))
-        if report is not None:
+        if report is not None and received <= size_limit:
             for line in lines.feed(piece):
                 report(line)
         data += piece
         if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
             if drop_after is not None and received >= drop_after:
                 return LOST
+            if report is not None and received > size_limit:
+                report(b".\r\n")  # what is past the limit is not kept, nor recorded
             break
         if received > size_limit:
             del data[:-4]  # keep only what a terminator could start in
@@ -167,6 +187,9 @@ async def read_chunk(
 ) -> bytes | Lost | None:
     """Reads one BDAT chunk of ``size`` octets (RFC 3030 §2), keeping it or not.
 
+    A chunk that is not kept is not told to ``report`` either: it may be far past the size
+    limit, and a transcript must not hold what the server threw away.
+
     Returns:
         The chunk; None when not kept; ``LOST`` if the client went away.
     """
@@ -178,10 +201,10 @@ async def read_chunk(
             return LOST
         remaining -= len(piece)
         inbound.take(len(piece))
-        if report is not None:
-            report(piece)
         if keep:
             parts.append(piece)
+            if report is not None:
+                report(piece)
     return b"".join(parts) if keep else None
 
 
