@@ -29,14 +29,17 @@ The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
   Command refused due to lack of security`` cannot happen: SMTPUTF8 is on, and
   ``require_starttls`` and the STARTTLS hook are not used.
 - ``data_received()`` (asyncio ``Protocol``): sees every inbound byte after TLS decryption;
-  it restarts the idle timer and keeps the raw bytes so each consumed line can be reported
-  exactly as the client sent it (case, bare LF and all).
+  it restarts the idle timer when the bytes make progress, and keeps the raw bytes so each
+  consumed line can be reported exactly as the client sent it (case, bare LF and all).
 - ``connection_made()`` / ``connection_lost()``: the first call opens the connection; a
   second one means the STARTTLS handshake finished (aiosmtpd then makes a new session).
 - ``_reader`` and ``_writer``: the stream pair aiosmtpd itself uses. SASL responses, DATA
   and BDAT are read from the reader the way aiosmtpd's own ``auth_*`` methods and
   ``smtp_DATA`` do (see ``_streams``); replies are written to the writer as ``push()``
   does, without its added CRLF, through ``_writer.ReplyWriter`` (batching and faults).
+- ``_handler_coroutine``: the task running aiosmtpd's command loop; ``close()`` cancels it,
+  as aiosmtpd's own ``smtp_QUIT`` does, and makes ``_reader`` raise so that no line already
+  buffered is read after the close.
 - ``__dir__``: aiosmtpd's ``__init__`` inspects every member of the protocol on every
   connection to find ``smtp_*`` and ``auth_*``; ours lists just its verbs.
 """
@@ -44,11 +47,13 @@ The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from typing import TypeGuard
 
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
+from client._redact import REDACTED
 from client.transcript import Direction
 from fakeserver._streams import (
     Inbound,
@@ -71,6 +76,28 @@ __all__ = ["ProtocolFactory"]
 
 _IDENT = "smtprig-greeting"
 _SERVER_ERROR = "smtprig: handler exception"
+# Canned replies to lines aiosmtpd found to be no command it knows.
+_NOT_A_COMMAND = frozenset({Situation.UNRECOGNIZED, Situation.TOO_MANY_UNRECOGNIZED})
+
+
+class _NoRawClientLines(logging.Filter):
+    """Drops aiosmtpd's log records that quote a client's line as received.
+
+    Such a line can be a secret (a SASL response pipelined after a refused AUTH), and
+    aiosmtpd only masks AUTH commands; the transcripts and the live log show the same lines
+    with every secret redacted.
+    """
+
+    _QUOTING = frozenset(
+        {"_handle_client readline: %r", "%r >> %r", "%r unrecognised: %s", "DATA readline: %s"}
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in self._QUOTING
+
+
+logging.getLogger("mail.log").addFilter(_NoRawClientLines())
+
 # aiosmtpd's own idle timeout only backs ours up (ours says 451 4.4.2 first).
 _BACKSTOP_TIMEOUT_S = 24 * 3600.0
 
@@ -116,10 +143,12 @@ class _GmailSMTP(SMTP):
         self._live = live
         self._connection: Connection | None = None
         # Kept always: it also tells whether the client pipelined.
-        self._inbound = Inbound()
+        self._inbound = Inbound(limit)
         self._starttls_action: Action | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_heard = 0.0
+        self._secrets_may_follow = False  # the last command was AUTH (see push())
+        self._reading_content = False  # inside a DATA body or BDAT chunk: every byte is progress
         self._replies: dict[Situation, bytes] = {}
         self._closing = False
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -155,7 +184,10 @@ class _GmailSMTP(SMTP):
         self._restart_idle_timer()
 
     def data_received(self, data: bytes) -> None:
-        self._restart_idle_timer()
+        # Idle means no progress, as Gmail's "without a command": bytes that finish no line
+        # do not count, or a client dripping one byte at a time would be held for ever.
+        if self._reading_content or b"\n" in data:
+            self._restart_idle_timer()
         self._inbound.feed(data)
         super().data_received(data)
 
@@ -184,6 +216,15 @@ class _GmailSMTP(SMTP):
         self._closing = True
         if self.transport is not None:
             self.transport.close()
+        # aiosmtpd's command loop would go on reading what the client pipelined and, once its
+        # buffer drains, resume reading on a TLS transport that is gone (AttributeError). A
+        # cancelled task stops only when it next waits, and a buffered line needs no wait, so
+        # the reader itself is told to raise; aiosmtpd ends its loop on CancelledError, as
+        # after its own smtp_QUIT.
+        # (typeshed asks for an Exception; the reader raises whatever it is given)
+        self._reader.set_exception(asyncio.CancelledError())  # type: ignore[arg-type]
+        if self._handler_coroutine is not None:
+            self._handler_coroutine.cancel()
 
     def abort(self) -> None:
         """Drops the connection at once, unwritten output and all (server shutdown)."""
@@ -204,12 +245,20 @@ class _GmailSMTP(SMTP):
             # Our _command() asked aiosmtpd to start TLS, which announces it here; a scripted
             # failure was answered before that, so only a scripted wording or faults apply.
             await self._answer(conversation.command("STARTTLS", ""), self._starttls_action)
+            # Not held back for commands pipelined behind it: the client waits for this 220
+            # before its handshake, and what it pipelined is thrown away (RFC 3207 §4.2).
+            await self._writer_path.flush()
         else:
             # Every other canned reply answers a command line aiosmtpd consumed itself.
-            line = self._consume_command_line()
             outcome = self._canned_outcome(text)
+            not_a_command = outcome.situation in _NOT_A_COMMAND
+            # Lines that are not commands, right after an AUTH, are likely SASL responses the
+            # client pipelined before its AUTH was refused: secrets, recorded redacted.
+            secret = not_a_command and self._secrets_may_follow
+            self._secrets_may_follow = secret
+            line = self._consume_command_line(secret=secret)
             if outcome.situation is Situation.UNRECOGNIZED and self._connection is not None:
-                self._core.unrecognized(self._connection, line)
+                self._core.unrecognized(self._connection, REDACTED if secret else line)
             await self._answer(outcome)
 
     def _canned_outcome(self, text: str) -> Outcome:
@@ -274,6 +323,7 @@ class _GmailSMTP(SMTP):
         if self._closing:
             return
         self._consume_command_line()
+        self._secrets_may_follow = verb == "AUTH"
         connection = self._connection
         if connection is not None:
             connection.commands.append(verb)
@@ -381,13 +431,19 @@ class _GmailSMTP(SMTP):
         action = self._script(Step.BODY)
         faults = action.faults if action is not None else ()
         drop = next((fault for fault in faults if isinstance(fault, Disconnect)), None)
-        content = await read_data(
-            self._reader,
-            self._inbound,
-            size_limit=self._core.persona.size_limit,
-            drop_after=drop.after_bytes if drop is not None else None,
-            report=self._report_client if self._core.watching_lines else None,
-        )
+        self._reading_content = True
+        try:
+            content = await read_data(
+                self._reader,
+                self._inbound,
+                size_limit=self._core.persona.size_limit,
+                drop_after=drop.after_bytes if drop is not None else None,
+                report=self._report_client if self._core.watching_lines else None,
+            )
+        finally:
+            self._reading_content = False
+        if content is None:
+            self._note_discarded("the message past SIZE (its lines past the limit)")
         if drop is not None and isinstance(content, Lost):
             self._writer_path.close(reset=drop.reset)  # the fault: a drop mid-message
             self._closing = True
@@ -397,7 +453,14 @@ class _GmailSMTP(SMTP):
         """Reads one BDAT chunk; see ``_streams.read_chunk``."""
         await self._writer_path.flush()
         report = self._report_client if self._core.watching_lines else None
-        return await read_chunk(self._reader, self._inbound, size, keep=keep, report=report)
+        self._reading_content = True
+        try:
+            chunk = await read_chunk(self._reader, self._inbound, size, keep=keep, report=report)
+        finally:
+            self._reading_content = False
+        if chunk is None:
+            self._note_discarded(f"a BDAT chunk of {size} octets")
+        return chunk
 
     # ------------------------------------------------------------------ writing
 
@@ -517,6 +580,11 @@ class _GmailSMTP(SMTP):
         connection = self._connection
         if data and connection is not None and self._core.watching_lines:
             self._core.line(connection, Direction.CLIENT, data, secret=secret)
+
+    def _note_discarded(self, what: str) -> None:
+        connection = self._connection
+        if connection is not None:
+            self._core.event(connection, "discarded", f"{what}: read, not kept, not recorded")
 
     def _note_tls(self, transport: asyncio.BaseTransport) -> None:
         connection = self._connection

@@ -82,6 +82,8 @@ class Runner:
     async def _serve(self, sockets: list[socket.socket]) -> tuple[Address, ...]:
         loop = asyncio.get_running_loop()
         addresses = []
+        # A client that connects and never says hello is idle like any other.
+        handshake_timeout_s = min(_TLS_HANDSHAKE_TIMEOUT_S, self._core.idle_timeout_s)
         for spec, sock in zip(self._specs, sockets, strict=True):
             factory = ProtocolFactory(self._core, spec.listener, loop)
             implicit_tls = spec.listener is Listener.SMTPS
@@ -89,7 +91,7 @@ class Runner:
                 factory,
                 sock=sock,
                 ssl=self._core.tls_context if implicit_tls else None,
-                ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT_S if implicit_tls else None,
+                ssl_handshake_timeout=handshake_timeout_s if implicit_tls else None,
                 ssl_shutdown_timeout=_TLS_SHUTDOWN_TIMEOUT_S if implicit_tls else None,
                 backlog=BACKLOG,
             )
