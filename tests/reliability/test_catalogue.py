@@ -130,21 +130,14 @@ BYTES = [
     case("latin1-recipient", Stage.MAIL, b"RCPT TO:<j\xf6rg@example.org>\r\n", RECIPIENT_OK,
          evidence="persona: a lenient mailbox check (dialogue._MAILBOX)"),
     case("invalid-utf8-as-the-whole-recipient", Stage.MAIL, b"RCPT TO:<\xff\xfe>\r\n",
-         NOT_AN_ADDRESS, evidence="replies.md §9 [V2] 553 5.1.3 echoes the address",
-         bug="an undecodable address echoed in 553 5.1.3 raises UnicodeEncodeError in "
-             "persona.render; the client gets 421 4.3.0 and a close instead"),
+         NOT_AN_ADDRESS, evidence="replies.md §9 [V2] 553 5.1.3 echoes the address"),
     case("invalid-utf8-in-an-ehlo-name-with-a-space", Stage.SMTPS, b"EHLO a \xff\r\n",
          r'501-5\.5\.4 HELO/EHLO argument "a ', closes=True,
-         evidence="replies.md §3.4 [V1] echoes the argument, then closes",
-         bug="an undecodable EHLO argument echoed in 501 5.5.4 raises UnicodeEncodeError in "
-             "persona.render; the client gets 421 4.3.0 instead"),
+         evidence="replies.md §3.4 [V1] echoes the argument, then closes"),
     case("bare-cr-in-an-ehlo-name-with-a-space", Stage.SMTPS, b"EHLO a\rb c\r\n",
          r'501-5\.5\.4 HELO/EHLO argument "a', closes=True,
          evidence="replies.md §3.4 [V1] echoes the argument; RFC 5321 §4.2: reply text is "
-                  "printable, and a CR alone must not reach the wire",
-         bug="an argument echoed in a reply short enough not to be wrapped keeps a bare CR "
-             "(textwrap replaces it only in wrapped lines), so a client splitting at CR reads "
-             "the client's own text as a reply line"),
+                  "printable, and a CR alone must not reach the wire"),
     case("utf8-bytes-in-a-verb", Stage.SMTPS, "NÖOP\r\n".encode(), UNRECOGNIZED,
          evidence="replies.md §13 [V3+] unknown verb"),
     case("invalid-utf8-helo-name", Stage.SMTPS, b"HELO \xc3\x28\r\n", HELO,
@@ -265,15 +258,11 @@ ORDER = [
     case("commands-after-quit-are-not-answered", Stage.SMTPS, b"QUIT\r\nNOOP\r\nNOOP\r\n",
          r"221 2\.0\.0 closing connection ", closes=True, evidence="replies.md §13 [V3+]"),
     case("bdat-before-ehlo-its-chunk-is-read", Stage.SMTPS, b"BDAT 6\r\nRSET\r\n", HELO_FIRST,
-         evidence="replies.md §6.3; RFC 3030 §2: the chunk follows whatever the reply",
-         bug="a BDAT refused at the EHLO/TLS/AUTH gate leaves its chunk unread, so the chunk's "
-             "bytes are run as commands (here RSET gets 250 Flushed)"),
+         evidence="replies.md §6.3; RFC 3030 §2: the chunk follows whatever the reply"),
     case("bdat-before-starttls-its-chunk-is-read", Stage.SUBMISSION_EHLO,
-         b"BDAT 6\r\nRSET\r\n", TLS_FIRST, evidence="replies.md §6.1; RFC 3030 §2",
-         bug="a BDAT refused at the TLS gate runs its chunk as commands"),
+         b"BDAT 6\r\nRSET\r\n", TLS_FIRST, evidence="replies.md §6.1; RFC 3030 §2"),
     case("bdat-without-auth-its-chunk-is-read", Stage.EHLO, b"BDAT 6 LAST\r\nRSET\r\n",
-         AUTH_FIRST, evidence="replies.md §6.2; RFC 3030 §2",
-         bug="a BDAT refused at the AUTH gate runs its chunk as commands"),
+         AUTH_FIRST, evidence="replies.md §6.2; RFC 3030 §2"),
 ]  # fmt: skip
 
 ARGUMENTS = [

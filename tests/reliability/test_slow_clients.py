@@ -80,12 +80,6 @@ def test_a_silent_client_gets_451_then_the_close(impatient: FakeGmail, where: st
     assert impatient.messages == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the idle timer restarts on every byte received (data_received), so a client "
-    "that drips one byte per (timeout - e) never completes a command and is never cut; Gmail "
-    "times out 'without a command' (replies.md §12.5)",
-)
 def test_a_client_that_drips_bytes_without_finishing_a_command_is_cut(
     impatient: FakeGmail,
 ) -> None:
@@ -103,12 +97,6 @@ def test_a_client_that_drips_bytes_without_finishing_a_command_is_cut(
         pytest.fail(f"still connected after {CUT_WITHIN_S} s of a byte every {IDLE_S / 3} s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: on the implicit-TLS port the idle timer starts only after the handshake, so "
-    "a client that connects and never sends a ClientHello is held for the fixed 30 s "
-    "handshake timeout whatever idle_timeout_s says",
-)
 def test_a_client_that_never_starts_tls_on_the_implicit_port_is_cut(
     impatient: FakeGmail,
 ) -> None:

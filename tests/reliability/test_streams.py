@@ -40,20 +40,9 @@ def small_gmail(*, record_transcripts: bool) -> FakeGmail:
     return FakeGmail(options)
 
 
-TRANSCRIPTS_KEEP_EVERYTHING = (
-    "the connection's transcript (on by default) records every byte the client sends, "
-    "including a body past SIZE that the server throws away, so memory grows with the input"
-)
 RECORDING = pytest.mark.parametrize(
     "record_transcripts",
-    [
-        pytest.param(False, id="transcripts-off"),
-        pytest.param(
-            True,
-            id="transcripts-on",
-            marks=pytest.mark.xfail(strict=True, reason=f"BUG: {TRANSCRIPTS_KEEP_EVERYTHING}"),
-        ),
-    ],
+    [pytest.param(False, id="transcripts-off"), pytest.param(True, id="transcripts-on")],
 )
 SENT_MIB = 8
 MEMORY_BOUND = 3 * 1024 * 1024
@@ -187,12 +176,6 @@ def test_a_terabyte_bdat_chunk_is_read_until_the_client_leaves(lenient: FakeGmai
     assert lenient.messages == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the adapter keeps its own copy of unconsumed client bytes (_Inbound) until a "
-    "line ends, so a command line without LF grows server memory without bound (8 MiB sent: "
-    "~25 MB peak) before the 555",
-)
 def test_an_endless_command_line_is_read_without_keeping_it() -> None:
     with small_gmail(record_transcripts=False) as small, open_at(small, Stage.EHLO) as raw:
 
@@ -334,13 +317,6 @@ def test_a_hundred_whole_transactions_in_one_write_give_a_hundred_messages(
             b"GARBAGE now\r\n",
             4,
             id="unknown-verbs-cut-at-the-fifth",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: on the implicit-TLS port, after 'Too many unrecognized commands' "
-                "aiosmtpd closes the transport but goes on reading the pipelined rest; the "
-                "StreamReader then resumes a TLS transport that is gone and the server thread "
-                "raises AttributeError: 'NoneType' object has no attribute '_resume_reading'",
-            ),
         ),
         pytest.param(b"\x00garbage\xff\r\n", 1000, id="undecodable-lines-each-answered"),
     ],

@@ -100,12 +100,6 @@ def test_a_client_that_leaves_instead_of_the_handshake(lenient: FakeGmail) -> No
     stop_and_check(lenient)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: anything pipelined behind STARTTLS holds back its 220 (replies to pipelined "
-    "commands are held until the input is drained, and STARTTLS then waits for a handshake), "
-    "so client and server wait for each other until the client's timeout",
-)
 def test_commands_injected_behind_starttls_are_discarded(lenient: FakeGmail) -> None:
     # RFC 3207 §4.2 (the STARTTLS command injection): what came in clear text behind STARTTLS
     # must not be answered as if it had come over TLS.
