@@ -59,10 +59,10 @@ from fakeserver._streams import (
     Inbound,
     LineSplitter,
     Lost,
-    discard_rest_of_line,
     extensions,
     read_chunk,
     read_data,
+    read_line,
 )
 from fakeserver._writer import ReplyWriter
 from fakeserver.core import Connection, ServerCore
@@ -414,15 +414,12 @@ class _GmailSMTP(SMTP):
         """
         await self._writer_path.flush()
         try:
-            line = await self._reader.readuntil(b"\n")
+            line = await read_line(self._reader, self._core.persona.sasl_response_limit)
         except asyncio.IncompleteReadError:
             return None
-        except asyncio.LimitOverrunError:
-            await discard_rest_of_line(self._reader)
-            self._consume_command_line(secret=secret)
-            await self._answer(self._conversation.line_too_long())
-            return None
         self._report_client(self._take_inbound_line(), secret=secret)
+        if line is None:
+            await self._answer(self._conversation.line_too_long())
         return line
 
     async def _read_message(self) -> bytes | Lost | None:

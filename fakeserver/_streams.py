@@ -13,7 +13,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-__all__ = ["LOST", "Inbound", "LineSplitter", "Lost", "extensions", "read_chunk", "read_data"]
+__all__ = [
+    "LOST",
+    "Inbound",
+    "LineSplitter",
+    "Lost",
+    "extensions",
+    "read_chunk",
+    "read_data",
+    "read_line",
+]
 
 _CHUNK_READ_SIZE = 64 * 1024
 # Most one transport read can bring (asyncio's 256 KiB), with room to spare.
@@ -106,14 +115,30 @@ class LineSplitter:
         return partial
 
 
-async def discard_rest_of_line(reader: asyncio.StreamReader) -> None:
-    """Reads past the end of an over-long line, in pieces no larger than the limit."""
+async def read_line(reader: asyncio.StreamReader, limit: int) -> bytes | None:
+    """Reads one line of up to ``limit`` octets, which may be more than the reader's own limit.
+
+    Returns:
+        The line; None when it was longer (it has been read to its end and thrown away).
+
+    Raises:
+        asyncio.IncompleteReadError: the client went away first.
+    """
+    parts: list[bytes] = []
+    size = 0
     while True:
         try:
-            await reader.readuntil(b"\n")
-            return
+            piece = await reader.readuntil(b"\n")
         except asyncio.LimitOverrunError as error:
-            await reader.readexactly(error.consumed)
+            piece = await reader.readexactly(error.consumed)
+            ended = False
+        else:
+            ended = True
+        size += len(piece)
+        if size <= limit:
+            parts.append(piece)
+        if ended:
+            return b"".join(parts) if size <= limit else None
 
 
 async def read_data(

@@ -146,6 +146,7 @@ class Persona:
         size_limit: the SIZE advertised in EHLO and enforced, in octets.
         max_recipients: RCPTs accepted per message.
         command_line_limit: longest command line accepted, CRLF included, in octets.
+        sasl_response_limit: longest SASL response line (after a 334), CRLF included.
         session_id_pools: the server-pool prefixes session ids are drawn from.
         session_id_cells: the cell tags session ids end with.
         replies: the catalogue.
@@ -159,6 +160,7 @@ class Persona:
     size_limit: int
     max_recipients: int
     command_line_limit: int
+    sasl_response_limit: int
     session_id_pools: tuple[str, ...]
     session_id_cells: tuple[str, ...]
     replies: Mapping[Situation, ReplyTemplate]
@@ -292,6 +294,7 @@ def _build(origin: str, data: Mapping[str, Any]) -> Persona:
         size_limit=_get(origin, table, "size_limit", int),
         max_recipients=_get(origin, table, "max_recipients", int),
         command_line_limit=_get(origin, table, "command_line_limit", int),
+        sasl_response_limit=_get(origin, table, "sasl_response_limit", int),
         session_id_pools=tuple(_get(origin, ids, "pools", list)),
         session_id_cells=tuple(_get(origin, ids, "cells", list)),
         replies={

@@ -16,7 +16,8 @@ from client import (
     submit,
 )
 from client.transcript import Direction, Recorder
-from fakeserver.server import FakeGmail
+from fakeserver.accounts import Account
+from fakeserver.server import FakeGmail, ServerOptions
 
 TOKEN = "ya29.smtprig-test-token"
 
@@ -66,6 +67,19 @@ def test_every_mechanism_on_both_ports(gmail: FakeGmail, tls: TLSMode, mechanism
     sessions.assert_quit()
     if tls is TLSMode.STARTTLS:
         sessions.assert_ehlo_after_starttls()
+
+
+def test_a_long_oauth_token_is_sent_after_the_334_and_accepted() -> None:
+    # A real access token can be far longer than the AUTH line allows (MailKit#1343); the
+    # client then waits for the 334, and the fake, like Gmail, takes a long response there.
+    token = "ya29." + "t" * 2000
+    account = Account("tester@gmail.com", "app-password", oauth_tokens=frozenset({token}))
+    with FakeGmail(ServerOptions(accounts=(account,))) as gmail:
+        with connect(gmail, TLSMode.IMPLICIT) as client:
+            assert client.auth_xoauth2("tester@gmail.com", token).code == 235
+        [session] = gmail.wait_for_sessions(1)
+        assert session.info.user == "tester@gmail.com"
+        assert session.info.auth_mechanism == "XOAUTH2"
 
 
 def test_a_wrong_password_raises_with_gmails_reply(gmail: FakeGmail) -> None:

@@ -108,6 +108,13 @@ LINES = [
     case("auth-initial-response-just-under-the-limit", Stage.EHLO,
          b"AUTH PLAIN " + LONG_PASSWORD_BLOB + b"\r\n",
          BAD_CREDENTIALS, evidence="replies.md §7.7 (≤ 697-char tokens pass), §7.4 [V3+]"),
+    case("sasl-response-at-the-12288-octet-limit", Stage.EHLO,
+         b"AUTH PLAIN\r\n" + b"A" * 12_286 + b"\r\n", EMPTY_CHALLENGE, CANNOT_DECODE, closes=True,
+         evidence="persona sasl_response_limit 12288 (RFC 4954 §4; replies.md §7.7: MailKit "
+                  "moved long tokens after the 334)"),
+    case("sasl-response-one-octet-over", Stage.EHLO,
+         b"AUTH PLAIN\r\n" + b"A" * 12_287 + b"\r\n", EMPTY_CHALLENGE, TOO_LONG, closes=True,
+         evidence="persona sasl_response_limit 12288; replies.md §12.6"),
     case("sasl-response-of-50-kb", Stage.EHLO, b"AUTH PLAIN\r\n" + b"A" * 50_000 + b"\r\n",
          EMPTY_CHALLENGE, TOO_LONG, closes=True, evidence="replies.md §7.2, §12.6"),
     case("10-mb-initial-response", Stage.EHLO, b"AUTH XOAUTH2 " + b"B" * 10_000_000 + b"\r\n",
