@@ -46,7 +46,8 @@ bench: $(TEST_STAMP)
 fuzz: $(TEST_STAMP)
 	$(BIN)/python -m fuzz $(ARGS)
 
-# 10,000 messages over 200 concurrent connections, each accounted for; then the idle crowd.
+# 10,000 messages over 200 concurrent connections under random faults, each accounted for;
+# then the idle crowd.
 soak: $(TEST_STAMP)
 	$(BIN)/python -m bench.soak $(ARGS)
 

@@ -428,6 +428,8 @@ class _GmailSMTP(SMTP):
         action = self._script(Step.BODY)
         faults = action.faults if action is not None else ()
         drop = next((fault for fault in faults if isinstance(fault, Disconnect)), None)
+        if drop is not None and self._connection is not None:
+            self._core.event(self._connection, "fault", repr(drop))
         self._reading_content = True
         try:
             content = await read_data(

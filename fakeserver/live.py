@@ -100,7 +100,9 @@ class HumanLog:
 
 
 class JsonLog:
-    """One JSON object per accepted message and per closed connection, for other programs."""
+    """One JSON object per accepted message, injected fault and closed connection, for other
+    programs. A fault comes after the message whose reply it changes, so a program can tell
+    a message stored without a 250 reaching the client (a scripted lost 250) from a bug."""
 
     def __init__(self, output: LiveOutput) -> None:
         self._write = output.write
@@ -112,7 +114,8 @@ class JsonLog:
         pass
 
     def on_event(self, connection: Connection, kind: str, detail: str) -> None:
-        pass
+        if kind == "fault":
+            self._emit({"event": "fault", "connection": connection.id, "detail": detail})
 
     def on_message(self, connection: Connection, message: CapturedMessage) -> None:
         session = message.session
