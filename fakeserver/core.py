@@ -23,6 +23,7 @@ from typing import Protocol
 
 from client._redact import SecretRedactor
 from client.transcript import Direction, Line, Recorder, Transcript
+from fakeserver._waiting import wait_for_count
 from fakeserver.accounts import Accounts
 from fakeserver.dialogue import Conversation, Listener
 from fakeserver.errors import UnexpectedCommand
@@ -285,16 +286,15 @@ class ServerCore:
 
     def wait_for_sessions(self, count: int, timeout_s: float) -> SessionList:
         """Waits until ``count`` connections have closed; raises TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout_s
         with self._lock:
-            while len(self._sessions) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(
-                        f"waited {timeout_s} s for {count} closed connection(s); "
-                        f"{len(self._sessions)} closed"
-                    )
-                self._lock.wait(remaining)
+            wait_for_count(
+                self._lock,
+                self._sessions,
+                count,
+                timeout_s,
+                awaited="closed connection(s)",
+                happened="closed",
+            )
             return SessionList(self._sessions)
 
     @property

@@ -11,12 +11,12 @@ import email.parser
 import email.policy
 import mailbox
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from fakeserver._waiting import wait_for_count
 from fakeserver.dialogue import Envelope, Listener
 
 __all__ = ["CapturedMessage", "Outbox", "SessionInfo"]
@@ -148,14 +148,13 @@ class Outbox:
             TimeoutError: fewer than ``count`` arrived within ``timeout_s``; the message says
                 how many did.
         """
-        deadline = time.monotonic() + timeout_s
         with self._changed:
-            while len(self._messages) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(
-                        f"waited {timeout_s} s for {count} message(s); "
-                        f"{len(self._messages)} arrived"
-                    )
-                self._changed.wait(remaining)
+            wait_for_count(
+                self._changed,
+                self._messages,
+                count,
+                timeout_s,
+                awaited="message(s)",
+                happened="arrived",
+            )
             return list(self._messages)

@@ -40,6 +40,7 @@ from fakeserver._linestream import LineStream
 from fakeserver._loop import Address
 from fakeserver._relay import Relay, RelaySettings
 from fakeserver._serving import ThreadedServer, TLSMode, tls_mode
+from fakeserver._waiting import wait_for_count
 from fakeserver.errors import ConfigurationError, ServerThreadError
 from fakeserver.tls import Certificates, client_context, default_certificates, server_context
 
@@ -224,16 +225,15 @@ class RecordingProxy:
         Raises:
             TimeoutError: fewer finished within ``timeout_s``.
         """
-        deadline = time.monotonic() + timeout_s
         with self._done:
-            while len(self._recorded) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(
-                        f"waited {timeout_s} s for {count} finished connection(s); "
-                        f"{len(self._recorded)} finished"
-                    )
-                self._done.wait(remaining)
+            wait_for_count(
+                self._done,
+                self._recorded,
+                count,
+                timeout_s,
+                awaited="finished connection(s)",
+                happened="finished",
+            )
             return [recorded.transcript for recorded in self._recorded]
 
     def check(self) -> None:

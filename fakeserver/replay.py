@@ -49,6 +49,7 @@ from fakeserver._linestream import LineStream, bdat_size, describe, is_command, 
 from fakeserver._loop import Address
 from fakeserver._replayscript import Await, Done, Failed, FreshValues, ReplayScript
 from fakeserver._serving import ThreadedServer, TLSMode, tls_mode
+from fakeserver._waiting import wait_for_count, wait_until
 from fakeserver.errors import ConfigurationError, ServerThreadError
 from fakeserver.persona import Persona, Situation, load_persona
 from fakeserver.tls import Certificates, client_context, default_certificates, server_context
@@ -209,14 +210,15 @@ class ReplayServer:
         Raises:
             TimeoutError: fewer finished within ``timeout_s``.
         """
-        deadline = time.monotonic() + timeout_s
         with self._done:
-            while len(self._results) < count:
-                if not self._done.wait(deadline - time.monotonic()):
-                    raise TimeoutError(
-                        f"waited {timeout_s} s for {count} replayed connection(s); "
-                        f"{len(self._results)} finished"
-                    )
+            wait_for_count(
+                self._done,
+                self._results,
+                count,
+                timeout_s,
+                awaited="replayed connection(s)",
+                happened="finished",
+            )
             return list(self._results)
 
     def check(self, timeout_s: float = 5.0) -> None:
@@ -227,11 +229,13 @@ class ReplayServer:
             ServerThreadError: something went wrong inside the server's thread.
             TimeoutError: a client was still connected after ``timeout_s``.
         """
-        deadline = time.monotonic() + timeout_s
         with self._done:
-            while self._active:
-                if not self._done.wait(deadline - time.monotonic()):
-                    raise TimeoutError(f"a client was still connected after {timeout_s} s")
+            wait_until(
+                self._done,
+                lambda: self._active == 0,
+                timeout_s,
+                lambda: f"a client was still connected after {timeout_s} s",
+            )
             results = list(self._results)
         errors = self._server.take_errors()
         if errors:
