@@ -29,10 +29,11 @@ import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 from client import TLSMode
 from client.transcript import Transcript, read, write
+from fakeserver._lifecycle import Lifecycle
 from fakeserver._linestream import LineStream
 from fakeserver._loop import Address
 from fakeserver._serving import ThreadedServer
@@ -76,7 +77,7 @@ def cassette_name(test_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name).strip("_") or "test"
 
 
-class Cassette:
+class Cassette(Lifecycle):
     """One test's cassette, served on loopback while the test runs.
 
     Args:
@@ -153,7 +154,7 @@ class Cassette:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Cassette:
+    def start(self) -> Self:
         replay, proxy = self._replay, self._proxy
         if replay is not None and proxy is not None:
             # `new`: one port; recorded connections are replayed, later ones recorded.
@@ -181,17 +182,6 @@ class Cassette:
         for running in (self._server, self._replay, self._proxy):
             if running is not None:
                 running.stop()
-
-    def __enter__(self) -> Cassette:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ for the test
 

@@ -33,16 +33,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from client.transcript import Recorder, Transcript, write
+from fakeserver._lifecycle import ThreadedServerOwner
 from fakeserver._linestream import LineStream
-from fakeserver._loop import Address
 from fakeserver._relay import Relay, RelaySettings
 from fakeserver._serving import ThreadedServer, TLSMode, tls_mode
 from fakeserver._waiting import wait_for_count
-from fakeserver.errors import ConfigurationError, ServerThreadError
-from fakeserver.tls import Certificates, client_context, default_certificates, server_context
+from fakeserver.errors import ConfigurationError
+from fakeserver.tls import Certificates, default_certificates, server_context
 
 __all__ = ["ProxyOptions", "RecordedTranscript", "RecordingProxy", "TLSMode"]
 
@@ -122,14 +121,18 @@ class RecordedTranscript:
     closed_by: str
 
 
-class RecordingProxy:
+class RecordingProxy(ThreadedServerOwner):
     """A recording proxy on loopback, in a background thread.
+
+    Stopping it closes every connection; their transcripts are kept.
 
     Args:
         options: where to listen, where to relay, and how.
         on_transcript: called (in the proxy's thread) with each finished connection; keep it
             quick. An exception it raises is kept for ``check()``.
     """
+
+    _running_what = "the proxy"
 
     def __init__(
         self,
@@ -168,46 +171,6 @@ class RecordingProxy:
             except OSError as error:
                 raise ConfigurationError("--out", f"cannot create it: {error.strerror}") from error
 
-    def start(self) -> RecordingProxy:
-        """Starts listening; returns self.
-
-        Raises:
-            ConfigurationError: the address cannot be bound.
-        """
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Closes every connection (their transcripts are kept) and the listener. Idempotent."""
-        self._server.stop()
-
-    def __enter__(self) -> RecordingProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def address(self) -> Address:
-        """Where clients connect: ``(host, port)``."""
-        if self._server.address is None:
-            raise RuntimeError("the proxy is not running; use start() or a with block")
-        return self._server.address
-
-    @property
-    def ca_pem(self) -> bytes:
-        """The CA certificate clients must trust, PEM-encoded."""
-        return self.certificates.ca_pem
-
-    def client_context(self) -> ssl.SSLContext:
-        """A new client context that trusts the proxy's CA and checks host names."""
-        return client_context(self.certificates)
-
     @property
     def recorded(self) -> list[RecordedTranscript]:
         """The connections finished so far, oldest first."""
@@ -242,9 +205,7 @@ class RecordingProxy:
         Raises:
             ServerThreadError: one or more errors happened; they are then forgotten.
         """
-        errors = self._server.take_errors()
-        if errors:
-            raise ServerThreadError(errors)
+        self._raise_thread_errors()
 
     async def serve(self, client: LineStream, number: int) -> None:
         """Relays and records one connection (reading paused), as its ``number``-th."""

@@ -39,20 +39,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from client._compare import Mismatch, TranscriptMismatch
 from client._normalise import NORMALISERS, Normaliser
 from client.replay import transcript_tls
 from client.transcript import Direction, Line, Recorder, Transcript, read
+from fakeserver._lifecycle import ThreadedServerOwner
 from fakeserver._linestream import LineStream, bdat_size, describe, is_command, reply_code
-from fakeserver._loop import Address
 from fakeserver._replayscript import Await, Done, Failed, FreshValues, ReplayScript
 from fakeserver._serving import ThreadedServer, TLSMode, tls_mode
 from fakeserver._waiting import wait_for_count, wait_until
-from fakeserver.errors import ConfigurationError, ServerThreadError
+from fakeserver.errors import ConfigurationError
 from fakeserver.persona import Persona, Situation, load_persona
-from fakeserver.tls import Certificates, client_context, default_certificates, server_context
+from fakeserver.tls import Certificates, default_certificates, server_context
 
 __all__ = ["ReplayOptions", "ReplayResult", "ReplayServer", "TLSMode"]
 
@@ -110,7 +109,7 @@ class ReplayResult:
         return self.mismatch is None
 
 
-class ReplayServer:
+class ReplayServer(ThreadedServerOwner):
     """Replays one transcript's server side on loopback, in a background thread.
 
     Args:
@@ -122,6 +121,8 @@ class ReplayServer:
         OSError: the transcript file cannot be read.
         client.transcript.TranscriptFormatError: it is not a transcript.
     """
+
+    _running_what = "the replay server"
 
     def __init__(
         self,
@@ -157,46 +158,6 @@ class ReplayServer:
             option="--port",
             name="fakeserver-replay",
         )
-
-    def start(self) -> ReplayServer:
-        """Starts listening; returns self.
-
-        Raises:
-            ConfigurationError: the address cannot be bound.
-        """
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Closes every connection and the listener. Idempotent."""
-        self._server.stop()
-
-    def __enter__(self) -> ReplayServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def address(self) -> Address:
-        """Where clients connect: ``(host, port)``."""
-        if self._server.address is None:
-            raise RuntimeError("the replay server is not running; use start() or a with block")
-        return self._server.address
-
-    @property
-    def ca_pem(self) -> bytes:
-        """The CA certificate clients must trust, PEM-encoded."""
-        return self.certificates.ca_pem
-
-    def client_context(self) -> ssl.SSLContext:
-        """A new client context that trusts the server's CA and checks host names."""
-        return client_context(self.certificates)
 
     @property
     def results(self) -> list[ReplayResult]:
@@ -237,9 +198,7 @@ class ReplayServer:
                 lambda: f"a client was still connected after {timeout_s} s",
             )
             results = list(self._results)
-        errors = self._server.take_errors()
-        if errors:
-            raise ServerThreadError(errors)
+        self._raise_thread_errors()
         for result in results:
             if result.mismatch is not None:
                 raise TranscriptMismatch(result.mismatch)

@@ -21,9 +21,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 from client.transcript import Transcript
+from fakeserver._lifecycle import Lifecycle
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, Accounts
 from fakeserver.core import Observer, ServerCore
 from fakeserver.dialogue import Listener
@@ -107,7 +108,7 @@ class ServerOptions:
         return specs
 
 
-class FakeGmail:
+class FakeGmail(Lifecycle):
     """A fake Gmail submission server on loopback, in a background thread.
 
     Args:
@@ -148,7 +149,7 @@ class FakeGmail:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeGmail:
+    def start(self) -> Self:
         """Starts listening; returns self. Raises ConfigurationError if a port is taken."""
         started = time.perf_counter()
         bound = self._runner.start()
@@ -162,17 +163,6 @@ class FakeGmail:
     def stop(self) -> None:
         """Closes every connection and the listeners. Safe to call twice."""
         self._runner.stop()
-
-    def __enter__(self) -> FakeGmail:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ where and how to connect
 
