@@ -1,13 +1,13 @@
 """Servers for the client tests: a scripted one (threads and sockets) and stock aiosmtpd.
 
-Both listen on 127.0.0.1 port 0, bound here, so nothing races for a port. Every wait is
-bounded by ``WAIT_S``; an error in a server thread is re-raised in the test when the server
-stops, so a failure explains itself where it happened.
+Both listen on 127.0.0.1 port 0, bound by the test (stock aiosmtpd through
+``tests.stockaiosmtpd``), so nothing races for a port. Every wait is bounded by ``WAIT_S``;
+an error in a server thread is re-raised in the test when the server stops, so a failure
+explains itself where it happened.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
 import ssl
@@ -16,7 +16,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult
+
+from tests.stockaiosmtpd import EnvelopeKeeper, StockAiosmtpd, password_checker
 
 WAIT_S = 5.0
 """The longest any test waits for anything; a correct run takes milliseconds."""
@@ -150,15 +152,8 @@ class ScriptedServer:
                 sock.close()
 
 
-class RecordingHandler:
+class RecordingHandler(EnvelopeKeeper):
     """An aiosmtpd handler that keeps every accepted envelope, and speaks XOAUTH2."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 2.0.0 OK queued"
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         if len(args) == 1:
@@ -178,18 +173,8 @@ class RecordingHandler:
         )
 
 
-def check_password(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
-    """aiosmtpd authenticator for LOGIN and PLAIN with USERNAME and PASSWORD."""
-    good = isinstance(data, LoginPassword) and data == (USERNAME.encode(), PASSWORD.encode())
-    # handled=False: aiosmtpd then sends its own 535 (it defaults to True, which sends nothing).
-    return AuthResult(success=good, handled=False)
-
-
-class AiosmtpdServer:
-    """Stock aiosmtpd on an event loop in a thread we own (not its ``Controller``, which
-    cannot bind port 0: aiosmtpd#388).
+class AiosmtpdServer(StockAiosmtpd[RecordingHandler]):
+    """Stock aiosmtpd with a ``RecordingHandler``, and LOGIN and PLAIN for USERNAME.
 
     Args:
         starttls: server context offered through STARTTLS.
@@ -204,64 +189,11 @@ class AiosmtpdServer:
         implicit_tls: ssl.SSLContext | None = None,
         **smtp_options: Any,
     ) -> None:
-        self.handler = RecordingHandler()
-        self._starttls = starttls
-        self._implicit_tls = implicit_tls
-        self._smtp_options = {"authenticator": check_password, **smtp_options}
+        smtp_options = {"authenticator": password_checker(USERNAME, PASSWORD), **smtp_options}
         if implicit_tls is not None:
             # aiosmtpd counts only STARTTLS as TLS, so on an implicit-TLS port AUTH would get
             # 538 (FIELD-NOTES); the connection is encrypted all the same.
-            self._smtp_options.setdefault("auth_require_tls", False)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self.port = 0
-
-    def _protocol(self) -> SMTP:
-        return SMTP(
-            self.handler,
-            hostname="aiosmtpd.test",
-            tls_context=self._starttls,
-            loop=self._loop,
-            **self._smtp_options,
+            smtp_options.setdefault("auth_require_tls", False)
+        super().__init__(
+            RecordingHandler(), starttls=starttls, implicit_tls=implicit_tls, **smtp_options
         )
-
-    def __enter__(self) -> Self:
-        listener = socket.create_server(("127.0.0.1", 0))
-        self.port = listener.getsockname()[1]
-        self._thread.start()
-        create = self._loop.create_server(self._protocol, sock=listener, ssl=self._implicit_tls)
-        try:
-            self._server = asyncio.run_coroutine_threadsafe(create, self._loop).result(WAIT_S)
-        except BaseException:
-            listener.close()
-            self._stop_loop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(WAIT_S)
-        self._stop_loop()
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        current = asyncio.current_task()
-        tasks = [task for task in asyncio.all_tasks() if task is not current]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(WAIT_S)
-        if self._thread.is_alive():
-            raise AssertionError("the aiosmtpd loop did not stop")
-        self._loop.close()
