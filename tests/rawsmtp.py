@@ -8,10 +8,12 @@ import socket
 import ssl
 from types import TracebackType
 
+from tests.linesocket import LineSocket
+
 TIMEOUT_S = 5.0
 
 
-class RawSMTP:
+class RawSMTP(LineSocket):
     """One connection; every read is bounded by ``TIMEOUT_S``."""
 
     def __init__(
@@ -28,8 +30,7 @@ class RawSMTP:
             except BaseException:
                 sock.close()
                 raise
-        self.sock: socket.socket = sock
-        self._buffer = b""
+        super().__init__(sock)
 
     def __enter__(self) -> RawSMTP:
         return self
@@ -45,25 +46,11 @@ class RawSMTP:
     def close(self) -> None:
         self.sock.close()
 
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> bytes:
-        """One reply line with its CRLF; b"" once the server has closed."""
-        while b"\n" not in self._buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                rest, self._buffer = self._buffer, b""
-                return rest
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line + b"\n"
-
     def reply(self) -> list[bytes]:
         """The lines of one whole reply (up to a line with a space after the code)."""
         lines: list[bytes] = []
         while True:
-            line = self.line()
+            line = self.read_line()
             if not line:
                 return lines
             lines.append(line)

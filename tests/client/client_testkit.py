@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
+from tests.linesocket import LineSocket
 from tests.stockaiosmtpd import EnvelopeKeeper, StockAiosmtpd, password_checker
 
 WAIT_S = 5.0
@@ -28,35 +29,19 @@ PASSWORD = "correct horse"
 ACCESS_TOKEN = "ya29.test-token"
 
 
-class Peer:
+class Peer(LineSocket):
     """The server's end of one connection, as a script sees it."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._buffer = b""
+        super().__init__(sock)
         sock.settimeout(WAIT_S)
         # One segment per write, so a reply written in pieces reaches the client in pieces.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
 
     def drip(self, data: bytes) -> None:
         """Write one byte per write."""
         for index in range(len(data)):
             self.sock.sendall(data[index : index + 1])
-
-    def read_line(self) -> bytes:
-        """One line with its terminator; b"" if the client closed first."""
-        # Each turn reads at least one byte or returns; recv is bounded by the timeout.
-        while b"\n" not in self._buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                line, self._buffer = self._buffer, b""
-                return line
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line + b"\n"
 
     def expect(self, line: bytes) -> None:
         received = self.read_line()
@@ -72,10 +57,6 @@ class Peer:
             if line in (b".\r\n", b""):
                 return b"".join(lines)
         raise AssertionError("no end of data")
-
-    def buffered(self) -> bytes:
-        """Bytes received but not yet returned as lines."""
-        return self._buffer
 
     def start_tls(self, context: ssl.SSLContext) -> None:
         self.sock = context.wrap_socket(self.sock, server_side=True)

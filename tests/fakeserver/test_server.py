@@ -103,7 +103,7 @@ def test_lf_dot_lf_does_not_end_data_but_crlf_dot_crlf_does(gmail: FakeGmail) ->
         raw.command("RCPT TO:<a@example.org>")
         assert raw.command("DATA")[0].startswith(b"354 Go ahead ")
         raw.send(body + b".\r\n")
-        assert re.fullmatch(rb"250 2\.0\.0 OK  \d{10} " + ID + rb" - gsmtp\r\n", raw.line())
+        assert re.fullmatch(rb"250 2\.0\.0 OK  \d{10} " + ID + rb" - gsmtp\r\n", raw.read_line())
     [message] = gmail.outbox.wait_for(1)
     # RFC 5321 §4.5.2: a leading dot is removed from every line that has more than the dot.
     assert message.raw == body.replace(b"\r\n.", b"\r\n")
@@ -370,7 +370,7 @@ def test_the_end_of_data_is_found_however_the_writes_fall(
         split = len(stuffed) - cut
         raw.send(stuffed[:split])
         raw.send(stuffed[split:])
-        assert raw.line().startswith(b"250 2.0.0 OK  ")
+        assert raw.read_line().startswith(b"250 2.0.0 OK  ")
     [message] = gmail.outbox.wait_for(1)
     assert message.raw == body
 

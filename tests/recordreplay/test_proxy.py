@@ -198,7 +198,7 @@ def test_garbage_from_a_client_is_relayed_recorded_and_survived(
             raw.reply()
             for line in garbage:
                 raw.send(line)
-            while raw.line():
+            while raw.read_line():
                 pass  # every reply, up to the close that follows the too-long line
         with RawSMTP(proxy.address) as raw:
             raw.reply()
