@@ -39,7 +39,6 @@ from client._normalise import (
 )
 from client.transcript import Direction, Line, Transcript
 from fakeserver._linestream import reply_code
-from fakeserver._serving import TLSMode
 
 __all__ = [
     "Await",
@@ -56,11 +55,6 @@ S = Direction.SERVER
 # How far past the conversation's length the transcript is compared: room for <nothing>
 # stand-ins, which match no line.
 _MARGIN = 32
-_LISTENER_MODES = {
-    "smtps": TLSMode.IMPLICIT,
-    "submission": TLSMode.STARTTLS,
-    "plain": TLSMode.STARTTLS,
-}
 
 
 @dataclass(frozen=True, slots=True)
