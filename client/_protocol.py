@@ -12,7 +12,8 @@ Theory of operation:
 - A command is checked before any byte is produced: the state it would be sent in, the
   extension it needs, and its arguments. Misuse raises ``LocalProtocolError``.
 - Commands may be pipelined (RFC 2920) only if the server offered PIPELINING, and only after
-  MAIL, RCPT and RSET; every other command ends a group and must be answered first. A command
+  MAIL, RCPT, RSET and the end of data; every other command ends a group and must be
+  answered first. A command
   queued behind others is checked against the state they lead to if all of them succeed.
 - Replies are matched to commands in order. If an earlier command of a pipelined group was
   refused, a later one arrives in a state it was not sent for: a refusal then changes nothing,
@@ -128,8 +129,10 @@ TRANSITIONS: Final[Mapping[tuple[ClientState, Verb], Mapping[ReplyKind, ClientSt
 }
 
 # RFC 2920 §3.1 (and RFC 3207 §4.2, RFC 4954 §4 for STARTTLS and AUTH): every other command
-# must be the last of a pipelined group, so nothing may be queued behind it.
-_PIPELINABLE: Final = frozenset({_V.MAIL, _V.RCPT, _V.RSET})
+# must be the last of a pipelined group, so nothing may be queued behind it. The end of data
+# is no command: whatever its reply, the transaction is over (RFC 5321 §4.1.1.4), so what
+# follows it is sent in a known state, as in RFC 2920's example ("." then QUIT in one group).
+_PIPELINABLE: Final = frozenset({_V.MAIL, _V.RCPT, _V.RSET, _V.END_OF_DATA})
 
 # Extensions a command needs the server to have offered.
 _REQUIRED_EXTENSION: Final = {_V.STARTTLS: "STARTTLS", _V.AUTH: "AUTH"}

@@ -76,6 +76,11 @@ class SecretRedactor:
         self._secret_from: int | None = None
         self._emitted = False
 
+    @property
+    def between_lines(self) -> bool:
+        """Whether the last write ended a line, so that nothing earlier affects the next."""
+        return not self._pending
+
     def client_line(self, data: bytes, *, sasl_response: bool = False) -> bytes:
         """Return what may be stored of one client write.
 

@@ -109,8 +109,9 @@ class Transport:
             ConnectionLostError: the connection is closed or broke.
         """
         sock = self._require_open(None)
-        for piece in split_wire_lines(data):
-            self._report(Direction.CLIENT, piece, sasl_response=sasl_response)
+        if self._watched(data):
+            for piece in split_wire_lines(data):
+                self._report(Direction.CLIENT, piece, sasl_response=sasl_response)
         view = memoryview(data)
         sent = 0
         # Each turn writes at least one byte or raises, so this ends within the deadline.
@@ -207,6 +208,16 @@ class Transport:
             self.close()
             raise SMTPTimeoutError(operation, self.timeout_s)
         return remaining
+
+    def _watched(self, data: bytes) -> bool:
+        """Whether a client write must be reported: someone records or logs it, or the log
+        redactor must follow it (a line written in pieces). Whole lines nobody watches are
+        skipped, which saves a bulk sender a tenth of its time."""
+        return (
+            self._recorder is not None
+            or log.isEnabledFor(logging.DEBUG)
+            or not (self._log_redactor.between_lines and data.endswith(b"\n"))
+        )
 
     def _report(self, direction: Direction, data: bytes, *, sasl_response: bool = False) -> None:
         if self._recorder is not None:

@@ -18,9 +18,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from client.transcript import Line, Transcript
-from fakeserver.core import Connection
-from fakeserver.outbox import CapturedMessage
+from client.transcript import Transcript
+from fakeserver.core import BaseObserver, Connection
 
 __all__ = ["ConnectionWatcher", "error_line", "run_client"]
 
@@ -85,7 +84,7 @@ def error_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-class ConnectionWatcher:
+class ConnectionWatcher(BaseObserver):
     """Counts the fake's open connections, so a run can wait for them to end."""
 
     def __init__(self) -> None:
@@ -104,12 +103,3 @@ class ConnectionWatcher:
         with self._changed:
             self._open -= 1
             self._changed.notify_all()
-
-    def on_line(self, connection: Connection, line: Line) -> None:
-        pass
-
-    def on_event(self, connection: Connection, kind: str, detail: str) -> None:
-        pass
-
-    def on_message(self, connection: Connection, message: CapturedMessage) -> None:
-        pass

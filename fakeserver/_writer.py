@@ -74,6 +74,11 @@ class ReplyWriter:
             await self._write(self._held + data)
             self._held = b""
             return
+        if self._held:
+            # Replies held for batching answer earlier commands: a fault on this reply is not
+            # theirs, so they go out first, as they would have without the batching.
+            held, self._held = self._held, b""
+            await self._write(held)
         for fault in faults:
             if isinstance(fault, Delay):
                 await asyncio.sleep(fault.delay_s)

@@ -118,6 +118,26 @@ class Observer(Protocol):
     def on_close(self, connection: Connection, transcript: Transcript | None) -> None: ...
 
 
+class BaseObserver:
+    """An :class:`Observer` that ignores everything: subclass it and override only what
+    you watch."""
+
+    def on_open(self, connection: Connection) -> None:
+        pass
+
+    def on_line(self, connection: Connection, line: Line) -> None:
+        pass
+
+    def on_event(self, connection: Connection, kind: str, detail: str) -> None:
+        pass
+
+    def on_message(self, connection: Connection, message: CapturedMessage) -> None:
+        pass
+
+    def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
+        pass
+
+
 class ServerCore:
     """The shared state of one fake server.
 

@@ -10,31 +10,18 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from client.transcript import Line, Transcript, write
-from fakeserver.core import Connection
-from fakeserver.outbox import CapturedMessage
+from client.transcript import Transcript, write
+from fakeserver.core import BaseObserver, Connection
 
 __all__ = ["TranscriptFiles"]
 
 
-class TranscriptFiles:
+class TranscriptFiles(BaseObserver):
     """An observer that writes each connection's transcript into ``directory`` at close."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-
-    def on_open(self, connection: Connection) -> None:
-        pass
-
-    def on_line(self, connection: Connection, line: Line) -> None:
-        pass
-
-    def on_event(self, connection: Connection, kind: str, detail: str) -> None:
-        pass
-
-    def on_message(self, connection: Connection, message: CapturedMessage) -> None:
-        pass
 
     def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
         if transcript is None:

@@ -25,6 +25,7 @@ from client import (
     PermanentReplyError,
     RemoteProtocolError,
     Reply,
+    SendResult,
     SMTPClient,
     SMTPTimeoutError,
     TransientReplyError,
@@ -159,6 +160,39 @@ def test_pipelined_replies_written_in_one_segment() -> None:
         # The 221 came early, coalesced with the 250; it is kept for the QUIT.
     directions = "".join(direction for direction, _ in conversation(recorder))
     assert "CCCCSSSS" in directions
+
+
+def test_send_messages_pipelines_each_end_of_data_with_the_next_envelope() -> None:
+    envelope_ok = b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 Go ahead\r\n"
+
+    def expect_envelope(peer: Peer) -> None:
+        assert peer.read_line().startswith(b"MAIL FROM:<a@example.test>")
+        peer.expect(b"RCPT TO:<b@example.test>\r\n")
+        peer.expect(b"DATA\r\n")
+
+    def script(peer: Peer) -> None:
+        greet(peer, EHLO_PIPELINING)
+        expect_envelope(peer)
+        peer.send(envelope_ok)
+        for index in range(3):
+            assert peer.read_data() == b"m%d\r\n.\r\n" % index
+            if index < 2:
+                # The next envelope comes before this message's 250 is sent: one round trip
+                # per message. A client that waited for the 250 would time this script out.
+                expect_envelope(peer)
+                peer.send(b"250 2.0.0 OK\r\n" + envelope_ok)
+            else:
+                peer.send(b"250 2.0.0 OK\r\n")
+        peer.expect(b"QUIT\r\n")
+        peer.send(b"221 bye\r\n")
+
+    with ScriptedServer(script) as server, connect(server) as client:
+        results = client.send_messages(
+            [b"m0", b"m1", b"m2"], sender="a@example.test", recipients=["b@example.test"]
+        )
+        assert [result.reply for result in results if isinstance(result, SendResult)] == [
+            Reply(250, ("2.0.0 OK",))
+        ] * 3
 
 
 def test_no_pipelining_when_the_server_does_not_offer_it() -> None:

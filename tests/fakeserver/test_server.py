@@ -15,10 +15,9 @@ import pytest
 from client.transcript import Direction, dump
 from fakeserver._loop import bind
 from fakeserver.accounts import Account
-from fakeserver.core import Connection
+from fakeserver.core import BaseObserver, Connection
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
-from fakeserver.outbox import CapturedMessage
 from fakeserver.persona import load_persona
 from fakeserver.server import FakeGmail, ServerOptions
 from fakeserver.tls import generate
@@ -254,14 +253,9 @@ def test_pipelined_secrets_are_never_recorded(gmail: FakeGmail) -> None:
 
 
 def test_server_errors_reach_the_test_thread() -> None:
-    class Broken:
+    class Broken(BaseObserver):
         def on_open(self, connection: Connection) -> None:
             raise ValueError("observer bug")
-
-        def on_line(self, *args: object) -> None: ...
-        def on_event(self, *args: object) -> None: ...
-        def on_message(self, connection: Connection, message: CapturedMessage) -> None: ...
-        def on_close(self, *args: object) -> None: ...
 
     with FakeGmail(observers=[Broken()]) as gmail:
         with smtps(gmail) as raw:
