@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -108,6 +109,23 @@ class _Live:
             self.gmail.reset()
             self.canary = self._open_canary()
             self.closed = 0
+
+
+def _on_live_server(
+    check: Callable[[_Live, Any], None],
+) -> Callable[[], contextlib.AbstractContextManager[Check]]:
+    """``prepare`` for a check against a live server: one :class:`_Live` for the whole run,
+    handed to ``check`` with each input."""
+
+    @contextlib.contextmanager
+    def prepare() -> Iterator[Check]:
+        live = _Live()
+        try:
+            yield lambda value: check(live, value)
+        finally:
+            live.close()
+
+    return prepare
 
 
 def _check_reply(reply: list[bytes], said: list[bytes]) -> None:
@@ -215,20 +233,11 @@ def _converse(live: _Live, data: st.DataObject) -> None:
     assert len(stored) == model.acked, f"{model.acked} acknowledged, {len(stored)} stored"
 
 
-@contextlib.contextmanager
-def _prepare_session() -> Iterator[Check]:
-    live = _Live()
-    try:
-        yield lambda data: _converse(live, data)
-    finally:
-        live.close()
-
-
 SESSION = Target(
     "session",
     "live server, one thing at a time: one valid reply or a close, no lost or phantom mail",
     st.data(),
-    _prepare_session,
+    _on_live_server(_converse),
     inputs=2_000,
 )
 
@@ -258,15 +267,6 @@ def _burst(live: _Live, value: tuple[bool, list[bytes]]) -> None:
     live.after_example()
 
 
-@contextlib.contextmanager
-def _prepare_burst() -> Iterator[Check]:
-    live = _Live()
-    try:
-        yield lambda value: _burst(live, value)
-    finally:
-        live.close()
-
-
 BURST = Target(
     "burst",
     "live server, everything in one write then EOF: only SMTP replies back, then a close",
@@ -274,7 +274,7 @@ BURST = Target(
         st.booleans(),
         st.lists(st.one_of(_COMMAND, _GARBAGE, st.binary(max_size=200)), max_size=30),
     ),
-    _prepare_burst,
+    _on_live_server(_burst),
     inputs=1_000,
 )
 
