@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from client.transcript import Line, Transcript
-from fakeserver.core import Connection
+from fakeserver.core import BaseObserver, Connection
 from fakeserver.outbox import CapturedMessage
 
 __all__ = ["HumanLog", "JsonLog", "LiveOutput"]
@@ -99,19 +99,13 @@ class HumanLog:
         self._write(f"[{connection.id}] closed\n")
 
 
-class JsonLog:
+class JsonLog(BaseObserver):
     """One JSON object per accepted message, injected fault and closed connection, for other
     programs. A fault comes after the message whose reply it changes, so a program can tell
     a message stored without a 250 reaching the client (a scripted lost 250) from a bug."""
 
     def __init__(self, output: LiveOutput) -> None:
         self._write = output.write
-
-    def on_open(self, connection: Connection) -> None:
-        pass
-
-    def on_line(self, connection: Connection, line: Line) -> None:
-        pass
 
     def on_event(self, connection: Connection, kind: str, detail: str) -> None:
         if kind == "fault":
