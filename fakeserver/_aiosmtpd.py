@@ -40,6 +40,8 @@ The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
 - ``_handler_coroutine``: the task running aiosmtpd's command loop; ``close()`` cancels it,
   as aiosmtpd's own ``smtp_QUIT`` does, and makes ``_reader`` raise so that no line already
   buffered is read after the close.
+- ``_reset_timeout()``: aiosmtpd restarts its idle timer on every command; ours arms it once,
+  as the backstop behind our own idle timer.
 - ``__dir__``: aiosmtpd's ``__init__`` inspects every member of the protocol on every
   connection to find ``smtp_*`` and ``auth_*``; ours lists just its verbs.
 """
@@ -113,6 +115,9 @@ class _Handler:
             self._core.report_error(error)
         return _SERVER_ERROR
 
+    def __dir__(self) -> list[str]:
+        return ["handle_exception"]  # what aiosmtpd looks for, per connection (see _GmailSMTP)
+
 
 class _GmailSMTP(SMTP):
     """One client connection, speaking Gmail."""
@@ -161,6 +166,12 @@ class _GmailSMTP(SMTP):
             lambda: bool(self._inbound),
             self._inbound.has_line,
         )
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        # aiosmtpd moves its own idle timer on every command; ours (see _restart_idle_timer)
+        # does the job, so its backstop is armed once, at the start, and left alone.
+        if self._timeout_handle is None:
+            super()._reset_timeout(duration)
 
     def __dir__(self) -> list[str]:
         # aiosmtpd's __init__ runs inspect.getmembers(self) and dir(self) on every

@@ -373,6 +373,6 @@ def _get(
 
 def _wire_safe(value: object) -> object:
     """Replaces what a client sent that cannot go back on the wire in a reply with ``?``."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not value.isprintable():  # controls and surrogates are not
         return _UNSAFE_ON_THE_WIRE.sub("?", value)
     return value
