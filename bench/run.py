@@ -97,7 +97,7 @@ def ingest_and_sessions(rounds: int, scale: float, certs: Path) -> list[Row]:
     """The server rows, measured in interleaved rounds against stock aiosmtpd."""
     one = ["--mode", "ingest", "--connections", "1", "--messages", str(int(2000 * scale))]
     many = ["--mode", "ingest", "--connections", "50", "--messages", str(max(1, int(40 * scale)))]
-    sessions = ["--mode", "sessions", "--connections", "20", "--sessions", str(int(400 * scale))]
+    sessions = ["--mode", "sessions", "--connections", "20", "--sessions", str(int(800 * scale))]
     rows = {
         "one": Row("ingest, 1 connection x 2,000 messages (pipelined)", "messages/s"),
         "one_lockstep": Row("ingest, 1 connection, one command at a time", "messages/s"),
