@@ -327,15 +327,7 @@ class SMTPClient:
         envelope = prepare_envelope(
             message, self.capabilities or Capabilities(), sender=sender, recipients=recipients
         )
-        if self._pipelining:
-            group, count = self._envelope_group(envelope)
-            self._transport.send(group, self._deadline())
-            exchanges = self._envelope_replies(count)
-        else:
-            exchanges = self._envelope_one_at_a_time(envelope)
-        verdict = self._judge(envelope, exchanges)
-        reply = self._command(self._core.message_data(envelope.data))
-        return SendResult(reply, verdict.accepted, verdict.refused)
+        return self._send_envelope(envelope)
 
     def send_messages(
         self,
@@ -381,10 +373,7 @@ class SMTPClient:
             else:
                 for envelope in envelopes:
                     try:
-                        exchanges = self._envelope_one_at_a_time(envelope)
-                        verdict = self._judge(envelope, exchanges)
-                        reply = self._command(self._core.message_data(envelope.data))
-                        results.append(SendResult(reply, verdict.accepted, verdict.refused))
+                        results.append(self._send_envelope(envelope))
                     except ReplyError as refused:
                         results.append(refused)
                         if self.state is ClientState.CLOSED:
@@ -431,6 +420,18 @@ class SMTPClient:
                 results.append(ReplyError.for_reply(end.reply, end.command))
             if self.state is ClientState.CLOSED:
                 return
+
+    def _send_envelope(self, envelope: Envelope) -> SendResult:
+        """One message: its envelope (in one write with PIPELINING), then its data."""
+        if self._pipelining:
+            group, count = self._envelope_group(envelope)
+            self._transport.send(group, self._deadline())
+            exchanges = self._envelope_replies(count)
+        else:
+            exchanges = self._envelope_one_at_a_time(envelope)
+        verdict = self._judge(envelope, exchanges)
+        reply = self._command(self._core.message_data(envelope.data))
+        return SendResult(reply, verdict.accepted, verdict.refused)
 
     @property
     def _pipelining(self) -> bool:
