@@ -406,7 +406,8 @@ class SMTPClient:
                     return
                 reset = self._core.rset() if self.state is not ClientState.READY else b""
                 group, count = self._envelope_group(following) if following else (b"", 0)
-                self._transport.send(reset + group, self._deadline())
+                if reset or group:
+                    self._transport.send(reset + group, self._deadline())
                 if reset:
                     self._reply_or_raise(self._next_exchange())
                 continue
