@@ -49,7 +49,7 @@ def free_port():
 
 @pytest.fixture
 def aiosmtpd_tls(fake_gmail_certificates):
-    from fakeserver.tls import server_context
+    from fakeserver.transport.tls import server_context
     controller = Controller(
         Sink(), hostname="127.0.0.1", port=free_port(), server_hostname="localhost",
         ssl_context=server_context(fake_gmail_certificates),

@@ -142,8 +142,8 @@ def startup(rounds: int, certs: Path) -> list[Row]:
     """In-process start with both TLS listeners, and `fakeserver serve` to its ready line."""
     from aiosmtpd.controller import Controller
 
-    from fakeserver.server import FakeGmail, ServerOptions
-    from fakeserver.tls import load_or_create, server_context
+    from fakeserver.server.fake import FakeGmail, ServerOptions
+    from fakeserver.transport.tls import load_or_create, server_context
 
     certificates, _, _ = load_or_create(certs)
     in_process = Row("in-process start, both TLS listeners", "ms", higher_is_better=False)
@@ -196,7 +196,7 @@ def _free_port() -> int:
 
 def memory() -> list[Row]:
     """Bytes held per captured 1 KB message, over 1,000 messages (tracemalloc)."""
-    from fakeserver.server import FakeGmail, ServerOptions
+    from fakeserver.server.fake import FakeGmail, ServerOptions
 
     message = b"Subject: benchmark\r\n\r\n" + (b"x" * 68 + b"\r\n") * 14
     what = f"memory held per captured {len(message)}-byte message"
@@ -295,11 +295,12 @@ Rerun with `make bench` (about 90 s; `python -m bench.run --rounds 1 --scale 0.2
 look). The verdicts above are this run's; these notes say why each figure is where it is.
 
 - **Ingest.** Replies to pipelined commands go out together, one TLS record and one send for
-  MAIL, RCPT and DATA (RFC 2920 §3.2 allows it; `fakeserver/_writer.py`); DATA is read in
-  large pieces up to the next `.<CRLF>`, not line by line (`fakeserver/_streams.py`); replies
-  that depend only on the connection are rendered once. Gmail offers PIPELINING and stock
-  aiosmtpd does not, so the load generator pipelines only to the fake: the "one command at a
-  time" row is the like-for-like cost of the protocol work.
+  MAIL, RCPT and DATA (RFC 2920 §3.2 allows it; `fakeserver/transport/writing.py`); DATA is read
+  in large pieces up to the next `.<CRLF>`, not line by line
+  (`fakeserver/transport/reading.py`); replies that depend only on the connection are rendered
+  once. Gmail offers PIPELINING and stock aiosmtpd does not, so the load generator pipelines
+  only to the fake: the "one command at a time" row is the like-for-like cost of the protocol
+  work.
 - **Sessions.** Most of a session is the TLS handshake and asyncio's TLS layer, the same code
   for both servers, so the margin is thin and moves with the machine: 1.02x to 1.25x on
   implicit TLS across runs; STARTTLS, which costs a round trip and a second EHLO more than

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fakeserver.tls import load_or_create, server_context
+from fakeserver.transport.tls import load_or_create, server_context
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def running(name: str, certs_dir: Path) -> Iterator[Running]:
 
 
 def _serve_fake(certs_dir: Path) -> None:
-    from fakeserver.server import FakeGmail, ServerOptions
+    from fakeserver.server.fake import FakeGmail, ServerOptions
 
     certificates, where, _ = load_or_create(certs_dir)
     options = ServerOptions(certificates=certificates, record_transcripts=False)

@@ -10,35 +10,14 @@ Three ways to use it:
   for the whole conversation, with swaks-style ``quit_after`` / ``drop_after``;
 - raw, to test servers: ``send_bytes()`` any bytes, ``read_reply()`` structured replies.
 
-The sans-io core (``ClientProtocol``, ``ReplyReader``) works without any socket. The transcript
-format is ``client.transcript``; comparing a conversation with one is ``compare`` /
-``assert_match`` (with ``NORMALISERS`` for what may differ), and ``client.replay`` replays a
+The sans-io core (``ClientProtocol``, ``ReplyReader``...) is ``client.protocol``, and works
+without any socket. The transcript format, and comparing a conversation with one (``compare``,
+``assert_match``, ``NORMALISERS``), is ``client.transcript``; ``client.replay`` replays a
 transcript's client side against a server.
 """
 
 from __future__ import annotations
 
-from client._auth import Login, Plain, SASLMechanism, XOAuth2
-from client._compare import Mismatch, TranscriptMismatch, assert_match, compare
-from client._events import (
-    NEED_DATA,
-    Capabilities,
-    Command,
-    ConnectionClosed,
-    EnhancedStatus,
-    Exchange,
-    NeedData,
-    Reply,
-    ReplyKind,
-    SendResult,
-    Verb,
-)
-from client._normalise import NORMALISERS, Normaliser
-from client._protocol import ClientProtocol, ClientState
-from client._socket import DEFAULT_TIMEOUT_S, SMTPClient
-from client._submit import Step, Submission, TLSMode, submit
-from client._transport import TranscriptSink
-from client._wire import ReplyReader
 from client.errors import (
     ConnectionLostError,
     LocalProtocolError,
@@ -51,24 +30,19 @@ from client.errors import (
     TLSNegotiationError,
     TransientReplyError,
 )
+from client.protocol.events import Capabilities, EnhancedStatus, Reply, ReplyKind, SendResult
+from client.protocol.sasl import Login, Plain, SASLMechanism, XOAuth2
+from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
+from client.submit import StopPoint, Submission, TLSMode, submit
+from client.transport import TranscriptSink
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "NEED_DATA",
-    "NORMALISERS",
     "Capabilities",
-    "ClientProtocol",
-    "ClientState",
-    "Command",
-    "ConnectionClosed",
     "ConnectionLostError",
     "EnhancedStatus",
-    "Exchange",
     "LocalProtocolError",
     "Login",
-    "Mismatch",
-    "NeedData",
-    "Normaliser",
     "PermanentReplyError",
     "Plain",
     "ProtocolError",
@@ -76,22 +50,17 @@ __all__ = [
     "Reply",
     "ReplyError",
     "ReplyKind",
-    "ReplyReader",
     "SASLMechanism",
     "SMTPClient",
     "SMTPError",
     "SMTPTimeoutError",
     "SendResult",
-    "Step",
+    "StopPoint",
     "Submission",
     "TLSMode",
     "TLSNegotiationError",
-    "TranscriptMismatch",
     "TranscriptSink",
     "TransientReplyError",
-    "Verb",
     "XOAuth2",
-    "assert_match",
-    "compare",
     "submit",
 ]

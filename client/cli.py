@@ -30,10 +30,10 @@ from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from client._socket import DEFAULT_TIMEOUT_S, SMTPClient
-from client._submit import Step, Submission, TLSMode, submit
 from client.console import ConsoleLog
 from client.errors import ConnectionLostError, SMTPError, SMTPTimeoutError
+from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
+from client.submit import StopPoint, Submission, TLSMode, submit
 from client.transcript import write
 
 __all__ = ["main"]
@@ -84,8 +84,8 @@ def _send(arguments: argparse.Namespace, console: ConsoleLog) -> int:
             auth_mechanism=arguments.auth,
             local_hostname=arguments.ehlo_name,
             timeout_s=arguments.timeout,
-            quit_after=Step(arguments.quit_after) if arguments.quit_after else None,
-            drop_after=Step(arguments.drop_after) if arguments.drop_after else None,
+            quit_after=StopPoint(arguments.quit_after) if arguments.quit_after else None,
+            drop_after=StopPoint(arguments.drop_after) if arguments.drop_after else None,
         ),
         recorder=console,
     )
@@ -195,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     body.add_argument("--body", default="")
     body.add_argument("--body-file")
     send.add_argument("--ehlo-name")
-    steps = [step.value for step in Step]
+    steps = [step.value for step in StopPoint]
     stop = send.add_mutually_exclusive_group()
     stop.add_argument("--quit-after", choices=steps, help="send QUIT after this step")
     stop.add_argument("--drop-after", choices=steps, help="close after this step, no QUIT")

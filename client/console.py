@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from client._redact import SecretRedactor
 from client.transcript import Direction, Line, Recorder, format_line
+from client.transcript.redaction import SecretRedactor
 
 __all__ = ["ConsoleLog"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from client._events import Command, Reply
+    from client.protocol.events import Command, Reply
 
 __all__ = [
     "ConnectionLostError",

@@ -7,7 +7,7 @@ one, and how a user checks any server against a recording::
     result = replay(read("37_swaks.txt"), "localhost", 2587, credentials=Credentials(...))
     assert result.mismatch is None, result.mismatch
 
-What is sent for a line the recording could not keep (see ``client._normalise``):
+What is sent for a line the recording could not keep (see ``client.transcript.normalise``):
 
 - ``<redacted>`` answers to a 334 become the real SASL response for the prompt
   (``Username:``, ``Password:``, or the whole PLAIN / XOAUTH2 blob after an empty 334), and
@@ -18,9 +18,9 @@ What is sent for a line the recording could not keep (see ``client._normalise``)
   unless the transcript's next client line is the dot; ``<N bytes ...>`` after ``BDAT N``
   becomes N octets.
 
-Server lines are not sent: each group of them is read as that many replies. A TLS event
-(``# --- TLS handshake ... ---``, including the corpus's free-form spellings) is a handshake
-after STARTTLS. Comparison uses :func:`client._compare.compare` with its normalisers (session
+Server lines are not sent: each group of them is read as that many replies. A TLS event (``# ---
+TLS handshake ... ---``, including the corpus's free-form spellings) is a handshake after
+STARTTLS. Comparison uses :func:`client.transcript.compare.compare` with its normalisers (session
 id, timestamps, client ip...). Recorded secrets are redacted, so a mismatch never shows one.
 """
 
@@ -33,12 +33,18 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from client._compare import Mismatch, compare
-from client._normalise import NORMALISERS, Normaliser, Placeholder, placeholder, split_line
-from client._socket import SMTPClient
-from client._submit import TLSMode
 from client.errors import ConnectionLostError
+from client.smtp_client import SMTPClient
+from client.submit import TLSMode
 from client.transcript import Direction, Entry, Event, Line, Recorder, Transcript
+from client.transcript.compare import Mismatch, compare
+from client.transcript.normalise import (
+    NORMALISERS,
+    Normaliser,
+    Placeholder,
+    placeholder,
+    split_line,
+)
 
 __all__ = ["DEFAULT_MESSAGE", "Credentials", "ReplayResult", "replay", "transcript_tls"]
 
@@ -146,7 +152,7 @@ def replay(
         tls: how to use TLS; by default what the transcript did (``transcript_tls``).
         tls_hostname: the name the server's certificate must carry; ``host`` by default.
         timeout_s: the limit for each read, write and handshake.
-        normalisers: what may differ (see ``client._normalise``).
+        normalisers: what may differ (see ``client.transcript.normalise``).
         message: sent where the transcript has a message stand-in.
 
     Returns:

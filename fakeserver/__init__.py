@@ -5,10 +5,6 @@ The public surface is what this module re-exports; everything else is internal.
 
 from __future__ import annotations
 
-from fakeserver._loop import Address
-from fakeserver.accounts import DEFAULT_ACCOUNT, Account
-from fakeserver.cassette import Cassette, RecordMode, Upstream
-from fakeserver.dialogue import Envelope, Listener
 from fakeserver.errors import (
     AccountError,
     CertificateError,
@@ -20,15 +16,19 @@ from fakeserver.errors import (
     UnexpectedCommand,
     UnmetExpectation,
 )
-from fakeserver.outbox import CapturedMessage, Outbox, SessionInfo
-from fakeserver.persona import Persona, Situation, load_persona
-from fakeserver.policy import Policy
-from fakeserver.proxy import ProxyOptions, RecordingProxy
-from fakeserver.replay import ReplayOptions, ReplayServer
-from fakeserver.script import Script, Step
-from fakeserver.server import FakeGmail, ServerOptions
-from fakeserver.sessions import SessionList, SessionRecord
-from fakeserver.tls import Certificates
+from fakeserver.personas.model import Persona, Situation, load_persona
+from fakeserver.recordreplay.cassette import Cassette, RecordMode, Upstream
+from fakeserver.recordreplay.proxy import ProxyOptions, RecordingProxy
+from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
+from fakeserver.scripting.script import Script, Step
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.server.outbox import CapturedMessage, Outbox, SessionInfo
+from fakeserver.server.sessions import SessionList, SessionRecord
+from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
+from fakeserver.session.policy import Policy
+from fakeserver.session.rules import Envelope, Listener
+from fakeserver.transport.loop import Address
+from fakeserver.transport.tls import Certificates
 
 __all__ = [
     "DEFAULT_ACCOUNT",

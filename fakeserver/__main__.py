@@ -2,6 +2,6 @@
 
 import sys
 
-from fakeserver.cli import main
+from fakeserver.cli.main import main
 
 sys.exit(main())

@@ -12,7 +12,7 @@ import sys
 
 from client import SMTPClient
 from client.console import ConsoleLog
-from fakeserver.server import FakeGmail
+from fakeserver.server.fake import FakeGmail
 
 __all__ = ["main"]
 

@@ -11,18 +11,18 @@ only has to ask for ``fake_gmail``::
 Fixtures:
 
 ``fake_gmail`` (function scope)
-    A running :class:`~fakeserver.server.FakeGmail` with an empty outbox, no script and no
+    A running :class:`~fakeserver.server.fake.FakeGmail` with an empty outbox, no script and no
     history. At teardown, whatever went wrong in the server thread, a command Gmail does not
     know and an unused limited script fail the test (as an error at teardown).
 ``fake_gmail_options`` (function scope; override it to configure)
-    The :class:`~fakeserver.server.ServerOptions`, built from the two below.
+    The :class:`~fakeserver.server.fake.ServerOptions`, built from the two below.
 ``fake_gmail_accounts``, ``fake_gmail_policy`` (function scope; override them)
     Who may log in, and the optional Gmail behaviours (quota, rate limit, login limit).
 ``fake_gmail_certificates``, ``fake_gmail_ssl_context`` (session scope)
     The in-memory CA bundle and a client ``ssl.SSLContext`` that trusts it.
 ``smtp_cassette`` (function scope)
-    A :class:`~fakeserver.cassette.Cassette` for the test: its SMTP conversations recorded
-    against ``smtp_cassette_upstream`` once, and replayed (and checked) afterwards; the
+    A :class:`~fakeserver.recordreplay.cassette.Cassette` for the test: its SMTP conversations
+    recorded against ``smtp_cassette_upstream`` once, and replayed (and checked) afterwards; the
     record mode comes from ``--smtp-record-mode`` (none, once, new, all; default none). The
     files live in ``smtp_cassette_dir``: ``cassettes/<module>/<test>/`` next to the test.
 
@@ -48,11 +48,11 @@ if TYPE_CHECKING:
     import ssl
     from pathlib import Path
 
-    from fakeserver.accounts import Account
-    from fakeserver.cassette import Cassette, Upstream
-    from fakeserver.policy import Policy
-    from fakeserver.server import FakeGmail, ServerOptions
-    from fakeserver.tls import Certificates
+    from fakeserver.recordreplay.cassette import Cassette, Upstream
+    from fakeserver.server.fake import FakeGmail, ServerOptions
+    from fakeserver.session.accounts import Account
+    from fakeserver.session.policy import Policy
+    from fakeserver.transport.tls import Certificates
 
 __all__ = [
     "fake_gmail",
@@ -76,7 +76,7 @@ class _Servers:
 
     def get(self, options: ServerOptions) -> tuple[FakeGmail, bool]:
         """A running server for ``options``, and whether it is shared (to reset, not stop)."""
-        from fakeserver.server import FakeGmail
+        from fakeserver.server.fake import FakeGmail
 
         try:
             server = self._running.get(options)
@@ -103,7 +103,7 @@ def _fake_gmail_servers() -> Iterator[_Servers]:
 @pytest.fixture(scope="session")
 def fake_gmail_certificates() -> Certificates:
     """The CA and server certificate every fake Gmail of this process presents."""
-    from fakeserver.tls import default_certificates
+    from fakeserver.transport.tls import default_certificates
 
     return default_certificates()
 
@@ -111,7 +111,7 @@ def fake_gmail_certificates() -> Certificates:
 @pytest.fixture(scope="session")
 def fake_gmail_ssl_context(fake_gmail_certificates: Certificates) -> ssl.SSLContext:
     """A client context that trusts the fake's CA and checks host names."""
-    from fakeserver.tls import client_context
+    from fakeserver.transport.tls import client_context
 
     return client_context(fake_gmail_certificates)
 
@@ -119,7 +119,7 @@ def fake_gmail_ssl_context(fake_gmail_certificates: Certificates) -> ssl.SSLCont
 @pytest.fixture
 def fake_gmail_accounts() -> Sequence[Account]:
     """Who may log in; override to add or replace accounts."""
-    from fakeserver.accounts import DEFAULT_ACCOUNT
+    from fakeserver.session.accounts import DEFAULT_ACCOUNT
 
     return (DEFAULT_ACCOUNT,)
 
@@ -127,7 +127,7 @@ def fake_gmail_accounts() -> Sequence[Account]:
 @pytest.fixture
 def fake_gmail_policy() -> Policy:
     """Optional Gmail behaviours (all off); override to switch some on."""
-    from fakeserver.policy import Policy
+    from fakeserver.session.policy import Policy
 
     return Policy()
 
@@ -139,7 +139,7 @@ def fake_gmail_options(
     fake_gmail_certificates: Certificates,
 ) -> ServerOptions:
     """The server's settings; override for anything the other fixtures do not cover."""
-    from fakeserver.server import ServerOptions
+    from fakeserver.server.fake import ServerOptions
 
     return ServerOptions(
         accounts=tuple(fake_gmail_accounts),
@@ -197,7 +197,7 @@ def smtp_cassette_dir(request: pytest.FixtureRequest) -> Path:
     """Where this test's cassette lives: ``cassettes/<module>/<test>/`` beside the test."""
     from pathlib import Path
 
-    from fakeserver.cassette import cassette_name
+    from fakeserver.recordreplay.cassette import cassette_name
 
     test_file = Path(str(request.node.path))
     return test_file.parent / "cassettes" / test_file.stem / cassette_name(request.node.name)
@@ -212,7 +212,7 @@ def smtp_cassette(
 ) -> Iterator[Cassette]:
     """This test's SMTP cassette, running; checked (and written, when recording) at
     teardown."""
-    from fakeserver.cassette import Cassette
+    from fakeserver.recordreplay.cassette import Cassette
 
     mode = request.config.getoption("--smtp-record-mode")
     cassette = Cassette(

@@ -1,6 +1,6 @@
 """Fuzz targets for the command side: Gmail's rules, the SASL decoders and the AUTH redactor.
 
-``dialogue``: a :class:`~fakeserver.dialogue.Conversation` told any sequence of commands (real
+``dialogue``: a :class:`~fakeserver.session.rules.Conversation` told any sequence of commands (real
 verbs with awkward arguments, and garbage), SASL responses, message bodies, BDAT chunks and
 TLS handshakes, always in the order its outcomes ask for, as the adapter does. It never
 raises; every reply renders to one well-formed reply with the persona's code; it closes only
@@ -20,16 +20,16 @@ import base64
 
 from hypothesis import strategies as st
 
-from client._redact import SecretRedactor
 from client.transcript import Direction, Recorder
-from fakeserver import sasl
-from fakeserver.accounts import DEFAULT_ACCOUNT, Accounts
-from fakeserver.dialogue import VERBS, Conversation, Listener, Next, Outcome, Policy, Usage
-from fakeserver.persona import Situation, load_persona
+from client.transcript.redaction import SecretRedactor
+from fakeserver.personas.model import Situation, load_persona
+from fakeserver.session import sasl
+from fakeserver.session.accounts import DEFAULT_ACCOUNT, Accounts
+from fakeserver.session.rules import VERBS, Conversation, Listener, Next, Outcome, Policy, Usage
 from fuzz.engine import Target, pure
 from fuzz.replies import check_persona
 
-__all__ = ["DIALOGUE", "REDACTOR", "SASL", "main"]
+__all__ = ["DIALOGUE", "REDACTOR", "SASL"]
 
 _PERSONA = load_persona()
 _ACCOUNTS = Accounts([DEFAULT_ACCOUNT])
@@ -253,14 +253,3 @@ REDACTOR = Target(
     pure(check_redactor),
     inputs=5_000,
 )
-
-
-def main() -> int:
-    """Runs the three targets with their default input counts and prints the figures."""
-    from fuzz.__main__ import main as run_main
-
-    return run_main(["dialogue", "sasl", "redactor"])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,12 +15,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from client import RemoteProtocolError, Reply, ReplyReader
-from client._wire import REPLY_LINE_LIMIT_OCTETS, REPLY_LINES_LIMIT
-from fakeserver.persona import Situation, load_persona
+from client import RemoteProtocolError, Reply
+from client.protocol import ReplyReader
+from client.protocol.wire import REPLY_LINE_LIMIT_OCTETS, REPLY_LINES_LIMIT
+from fakeserver.personas.model import Situation, load_persona
 from fuzz.engine import Target, pure
 
-__all__ = ["PERSONA", "REPLIES", "main"]
+__all__ = ["PERSONA", "REPLIES"]
 
 _CODES = [b"220", b"250", b"334", b"354", b"421", b"535", b"199", b"600", b"25", b"2x5", b""]
 _LINE = st.builds(
@@ -123,14 +124,3 @@ PERSONA = Target(
     pure(check_persona),
     inputs=5_000,
 )
-
-
-def main() -> int:
-    """Runs both targets with their default input counts and prints the figures."""
-    from fuzz.__main__ import main as run_main
-
-    return run_main(["replies", "persona"])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -24,16 +24,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from client import ReplyReader
-from client._wire import dot_stuff
+from client.protocol import ReplyReader
+from client.protocol.wire import dot_stuff
 from fakeserver.errors import ServerThreadError
-from fakeserver.server import FakeGmail, ServerOptions
+from fakeserver.server.fake import FakeGmail, ServerOptions
 from fuzz.commands import _ARGUMENTS, _SASL, _VERBS, _WEIRD
 from fuzz.engine import Check, Target
-from tests.rawsmtp import RawSMTP
-from tests.reliability.wire import check_lines
+from tests.support.rawsmtp import RawSMTP
+from tests.support.wire import check_lines
 
-__all__ = ["BURST", "SESSION", "main"]
+__all__ = ["BURST", "SESSION"]
 
 _CLOSING = (b"221 ", b"421", b"451", b"501-5.5.4", b"501-5.5.2", b"555-5.5.2 Syntax error, comm")
 _CLOSING_TOO = b"502 5.5.1 Too many"
@@ -277,14 +277,3 @@ BURST = Target(
     _on_live_server(_burst),
     inputs=1_000,
 )
-
-
-def main() -> int:
-    """Runs both live targets with their default input counts and prints the figures."""
-    from fuzz.__main__ import main as run_main
-
-    return run_main(["session", "burst"])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

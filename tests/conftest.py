@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakeserver.server import FakeGmail, ServerOptions
+from fakeserver.server.fake import FakeGmail, ServerOptions
 
 
 @pytest.fixture

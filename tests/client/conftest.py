@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from tests.client.client_testkit import AiosmtpdServer
+from tests.support.client_testkit import AiosmtpdServer
 
 
 @pytest.fixture(scope="session")

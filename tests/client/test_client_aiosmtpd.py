@@ -15,19 +15,19 @@ import pytest
 import trustme
 
 from client import (
-    ClientState,
     LocalProtocolError,
     PermanentReplyError,
     Reply,
     SMTPClient,
-    Step,
+    StopPoint,
     Submission,
     TLSMode,
     TLSNegotiationError,
     submit,
 )
+from client.protocol import ClientState
 from client.transcript import Line, Recorder
-from tests.client.client_testkit import (
+from tests.support.client_testkit import (
     ACCESS_TOKEN,
     PASSWORD,
     USERNAME,
@@ -441,11 +441,11 @@ def test_submit_starttls_to_a_server_without_it_is_refused(plain_server: Aiosmtp
 
 @pytest.mark.parametrize(
     ("quit_after", "drop_after"),
-    [(step, None) for step in Step if step not in (Step.TLS, Step.DATA)]
-    + [(None, step) for step in Step if step is not Step.TLS],
+    [(step, None) for step in StopPoint if step not in (StopPoint.TLS, StopPoint.DATA)]
+    + [(None, step) for step in StopPoint if step is not StopPoint.TLS],
 )
 def test_stop_at_every_step(
-    plain_server: AiosmtpdServer, quit_after: Step | None, drop_after: Step | None
+    plain_server: AiosmtpdServer, quit_after: StopPoint | None, drop_after: StopPoint | None
 ) -> None:
     recorder = Recorder()
     result = submit(
@@ -463,7 +463,7 @@ def test_stop_at_every_step(
         recorder=recorder,
     )
     stop = quit_after or drop_after
-    delivered = stop is Step.DOT
+    delivered = stop is StopPoint.DOT
     assert (result.reply is not None) == delivered
     assert len(plain_server.handler.envelopes) == int(delivered)
     sent = [entry.data for entry in recorder.transcript().entries if isinstance(entry, Line)]
@@ -473,8 +473,8 @@ def test_stop_at_every_step(
 def test_submission_options_are_checked() -> None:
     base = {"host": "h", "port": 1, "message": b"x"}
     with pytest.raises(ValueError, match="QUIT as message text"):
-        Submission(**base, quit_after=Step.DATA)  # type: ignore[arg-type]
+        Submission(**base, quit_after=StopPoint.DATA)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="only with tls=STARTTLS"):
-        Submission(**base, tls=TLSMode.IMPLICIT, drop_after=Step.TLS)  # type: ignore[arg-type]
+        Submission(**base, tls=TLSMode.IMPLICIT, drop_after=StopPoint.TLS)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not both"):
-        Submission(**base, quit_after=Step.MAIL, drop_after=Step.RCPT)  # type: ignore[arg-type]
+        Submission(**base, quit_after=StopPoint.MAIL, drop_after=StopPoint.RCPT)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from client import Login, Plain, Reply, XOAuth2
-from client._auth import MAX_SASL_CHALLENGES, SASLConversation
+from client.protocol.sasl import MAX_SASL_CHALLENGES, SASLConversation
 
 
 def test_plain_is_authzid_nul_user_nul_password() -> None:

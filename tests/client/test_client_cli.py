@@ -10,7 +10,7 @@ import trustme
 
 from client.cli import main
 from client.transcript import Direction, read
-from tests.client.client_testkit import PASSWORD, USERNAME, WAIT_S, AiosmtpdServer
+from tests.support.client_testkit import PASSWORD, USERNAME, WAIT_S, AiosmtpdServer
 
 
 @pytest.fixture(scope="module")

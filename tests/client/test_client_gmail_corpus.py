@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from client import Capabilities, Reply, ReplyReader
+from client import Capabilities, Reply
+from client.protocol import ReplyReader
 
 CORPUS = Path(__file__).parent.parent / "data" / "gmail_transcripts"
 TRANSCRIPTS = sorted(CORPUS.glob("*.txt"))

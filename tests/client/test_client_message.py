@@ -6,8 +6,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from client import Capabilities, Command, Exchange, LocalProtocolError, Reply, Verb
-from client._message import judge_envelope, prepare_envelope
+from client import Capabilities, LocalProtocolError, Reply
+from client.protocol import Command, Exchange, Verb
+from client.protocol.message import judge_envelope, prepare_envelope
 
 GMAIL = Capabilities(
     "smtp.gmail.com at your service",

@@ -14,7 +14,7 @@ import threading
 
 from client import SMTPClient
 from examples.clients.naive_seed_client import converse
-from tests.client.client_testkit import WAIT_S, Peer, ScriptedServer
+from tests.support.client_testkit import WAIT_S, Peer, ScriptedServer
 
 EXTENSIONS = [f"X-EXTENSION-NUMBER-{number:02d} with a long parameter list" for number in range(30)]
 BIG_EHLO_REPLY = (

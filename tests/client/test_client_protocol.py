@@ -6,20 +6,17 @@ from collections.abc import Callable
 
 import pytest
 
-from client import (
+from client import LocalProtocolError, RemoteProtocolError, Reply, ReplyKind
+from client.protocol import (
     NEED_DATA,
     ClientProtocol,
     ClientState,
     Command,
     ConnectionClosed,
     Exchange,
-    LocalProtocolError,
-    RemoteProtocolError,
-    Reply,
-    ReplyKind,
     Verb,
 )
-from client._protocol import TRANSITIONS, state_diagram
+from client.protocol.connection import TRANSITIONS, state_diagram
 
 GMAIL_EHLO = (
     b"250-smtp.gmail.com at your service, [203.0.113.7]\r\n"

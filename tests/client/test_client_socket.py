@@ -18,8 +18,6 @@ from email.message import EmailMessage
 import pytest
 
 from client import (
-    ClientState,
-    Command,
     ConnectionLostError,
     LocalProtocolError,
     PermanentReplyError,
@@ -29,10 +27,10 @@ from client import (
     SMTPClient,
     SMTPTimeoutError,
     TransientReplyError,
-    Verb,
 )
+from client.protocol import ClientState, Command, Verb
 from client.transcript import Line, Recorder
-from tests.client.client_testkit import Peer, Script, ScriptedServer
+from tests.support.client_testkit import Peer, Script, ScriptedServer
 
 GREETING = b"220 smtp.example ESMTP ready\r\n"
 EHLO_REPLY = (

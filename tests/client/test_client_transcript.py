@@ -7,7 +7,7 @@ import ssl
 
 from client import SMTPClient
 from client.transcript import Direction, Event, Line, Recorder, dump, load
-from tests.client.client_testkit import (
+from tests.support.client_testkit import (
     PASSWORD,
     USERNAME,
     WAIT_S,

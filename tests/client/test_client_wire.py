@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client import EnhancedStatus, RemoteProtocolError, Reply, ReplyKind, ReplyReader
-from client._wire import (
+from client import EnhancedStatus, RemoteProtocolError, Reply, ReplyKind
+from client.errors import LocalProtocolError
+from client.protocol import ReplyReader
+from client.protocol.wire import (
     MAX_TEXT_LINE_OCTETS,
     REPLY_LINE_LIMIT_OCTETS,
     REPLY_LINES_LIMIT,
@@ -17,7 +19,6 @@ from client._wire import (
     normalize_line_endings,
     split_wire_lines,
 )
-from client.errors import LocalProtocolError
 
 
 def parse_all(*chunks: bytes) -> list[Reply]:

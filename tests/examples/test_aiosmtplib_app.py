@@ -5,8 +5,8 @@ from __future__ import annotations
 import ssl
 
 from fakeserver import FakeGmail
-from tests.asyncclient import run_client
 from tests.examples.myapp import MailSettings, send_welcome_async
+from tests.support.asyncclient import run_client
 
 
 def test_async_welcome_mail(fake_gmail: FakeGmail, fake_gmail_ssl_context: ssl.SSLContext) -> None:

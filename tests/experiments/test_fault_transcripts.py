@@ -7,8 +7,8 @@ import smtplib
 import pytest
 
 from client.transcript import Direction, Event
-from fakeserver.faults import Drip, NoFinalCRLF, Reset, Stall
-from fakeserver.server import FakeGmail
+from fakeserver.scripting.faults import Drip, NoFinalCRLF, Reset, Stall
+from fakeserver.server.fake import FakeGmail
 
 
 def send(gmail: FakeGmail) -> None:

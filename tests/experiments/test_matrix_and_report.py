@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError
-from fakeserver.experiment import (
+from fakeserver.experiments.experiment import (
     ClientCommand,
     ExperimentOptions,
     Outcome,
@@ -21,11 +20,12 @@ from fakeserver.experiment import (
     classify,
     error_line,
 )
-from fakeserver.faults import Reset, TLSCertificate
-from fakeserver.matrix import Case, default_matrix, parse_matrix
-from fakeserver.report import markdown_table, summary, to_html, to_json
-from fakeserver.scenario import ScenarioError, parse_scenario
-from fakeserver.script import Step
+from fakeserver.experiments.matrix import Case, default_matrix, parse_matrix
+from fakeserver.experiments.report import markdown_table, summary, to_html, to_json
+from fakeserver.scripting.faults import Reset, TLSCertificate
+from fakeserver.scripting.scenario import ScenarioError, parse_scenario
+from fakeserver.scripting.script import Step
+from fakeserver.session.rules import Listener
 
 # The failure points the default matrix promises (issue 6).
 PROMISED = {

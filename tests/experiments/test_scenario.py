@@ -7,11 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver.faults import BareLF, Close, Delay, Garbage, SplitAt, Stall, TLSCertificate
-from fakeserver.persona import Situation
-from fakeserver.scenario import ScenarioError, load_scenario, parse_scenario
-from fakeserver.script import RawReply, Script, Step
-from fakeserver.server import FakeGmail, ServerOptions
+from fakeserver.personas.model import Situation
+from fakeserver.scripting.faults import (
+    BareLF,
+    Close,
+    Delay,
+    Garbage,
+    SplitAt,
+    Stall,
+    TLSCertificate,
+)
+from fakeserver.scripting.scenario import ScenarioError, load_scenario, parse_scenario
+from fakeserver.scripting.script import RawReply, Script, Step
+from fakeserver.server.fake import FakeGmail, ServerOptions
 
 GOOD = """\
 # every kind of entry, as the module docstring describes them

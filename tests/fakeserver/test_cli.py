@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serveproc import ServeProcess
+from tests.support.serveproc import ServeProcess
 
 EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
 

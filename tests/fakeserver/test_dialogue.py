@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from fakeserver.accounts import Account, Accounts
-from fakeserver.dialogue import Conversation, Listener, Next, Outcome
-from fakeserver.persona import load_persona
-from fakeserver.policy import Policy, Usage
+from fakeserver.personas.model import load_persona
+from fakeserver.session.accounts import Account, Accounts
+from fakeserver.session.policy import Policy, Usage
+from fakeserver.session.rules import Conversation, Listener, Next, Outcome
 
 SESSION = "ffacd0b85a97d-3b778f047afsm2210013f8f.39"
 TAG = f" {SESSION} - gsmtp\r\n"

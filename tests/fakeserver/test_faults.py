@@ -18,7 +18,7 @@ from client import (
     SMTPTimeoutError,
     TLSNegotiationError,
 )
-from fakeserver.faults import (
+from fakeserver.scripting.faults import (
     AbortHandshake,
     BareLF,
     Close,
@@ -38,8 +38,8 @@ from fakeserver.faults import (
     pieces,
     transform,
 )
-from fakeserver.script import Script, Step
-from fakeserver.server import FakeGmail
+from fakeserver.scripting.script import Script, Step
+from fakeserver.server.fake import FakeGmail
 
 MESSAGE = b"Subject: faults\r\n\r\nhello\r\n"
 EHLO = (

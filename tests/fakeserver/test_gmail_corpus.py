@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from client import TLSMode
-from client._normalise import client_ip, session_id, timestamp
 from client.replay import Credentials, replay, transcript_tls
 from client.transcript import Event, Transcript, read
-from fakeserver.server import FakeGmail, ServerOptions
+from client.transcript.normalise import client_ip, session_id, timestamp
+from fakeserver.server.fake import FakeGmail, ServerOptions
 
 CORPUS = Path(__file__).parents[1] / "data" / "gmail_transcripts"
 # Only what the issue allows to differ: session id, client ip, timestamp.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fakeserver.errors import PersonaError
-from fakeserver.persona import FIELDS, Situation, load_persona
+from fakeserver.personas.model import FIELDS, Situation, load_persona
 
 PERSONA = load_persona()
 GMAIL_TOML = Path(__file__).parents[2] / "fakeserver" / "personas" / "gmail.toml"

@@ -9,10 +9,10 @@ import smtplib
 import pytest
 
 from fakeserver.errors import ScriptError, ServerThreadError, UnmetExpectation
-from fakeserver.persona import Situation
-from fakeserver.script import RawReply, Script, Step
-from fakeserver.server import FakeGmail
-from tests.rawsmtp import RawSMTP
+from fakeserver.personas.model import Situation
+from fakeserver.scripting.script import RawReply, Script, Step
+from fakeserver.server.fake import FakeGmail
+from tests.support.rawsmtp import RawSMTP
 
 MESSAGE = b"Subject: scripted\r\n\r\nhello\r\n"
 

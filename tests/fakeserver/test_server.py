@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from client.transcript import Direction, dump
-from fakeserver._loop import bind
-from fakeserver.accounts import Account
-from fakeserver.core import BaseObserver, Connection
-from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
-from fakeserver.persona import load_persona
-from fakeserver.server import FakeGmail, ServerOptions
-from fakeserver.tls import generate
-from tests.rawsmtp import RawSMTP
+from fakeserver.personas.model import load_persona
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.server.state import BaseObserver, Connection
+from fakeserver.session.accounts import Account
+from fakeserver.session.rules import Listener
+from fakeserver.transport.loop import bind
+from fakeserver.transport.tls import generate
+from tests.support.rawsmtp import RawSMTP
 
 ID = rb"[0-9a-f]{12,13}-[0-9a-f]{11}sm[0-9]+[0-9a-z]{0,4}\.[0-9]{1,3}"
 PLAIN_BLOB = base64.b64encode(b"\0tester@gmail.com\0app-password").decode()

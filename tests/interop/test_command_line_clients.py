@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver.tls import generate
-from tests.serveproc import ServeProcess
+from fakeserver.transport.tls import generate
+from tests.support.serveproc import ServeProcess
 
 TIMEOUT_S = 20
 

@@ -10,14 +10,14 @@ import pytest
 from client import (
     PermanentReplyError,
     SMTPClient,
-    Step,
+    StopPoint,
     Submission,
     TLSMode,
     submit,
 )
 from client.transcript import Direction, Recorder
-from fakeserver.accounts import Account
-from fakeserver.server import FakeGmail, ServerOptions
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.session.accounts import Account
 
 TOKEN = "ya29.smtprig-test-token"
 
@@ -155,8 +155,8 @@ def test_raw_bytes_with_bare_lf_are_sent_with_crlf(gmail: FakeGmail) -> None:
     assert message.raw == b"Subject: raw\r\n\r\n.dot first\r\nbare LF\r\nlast\r\n"
 
 
-@pytest.mark.parametrize("step", [Step.EHLO, Step.AUTH, Step.MAIL, Step.RCPT])
-def test_quit_after_a_named_step(gmail: FakeGmail, step: Step) -> None:
+@pytest.mark.parametrize("step", [StopPoint.EHLO, StopPoint.AUTH, StopPoint.MAIL, StopPoint.RCPT])
+def test_quit_after_a_named_step(gmail: FakeGmail, step: StopPoint) -> None:
     user, password = gmail.credentials
     submit(
         Submission(

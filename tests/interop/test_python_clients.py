@@ -12,10 +12,10 @@ from email.message import EmailMessage
 import aiosmtplib
 import pytest
 
-from fakeserver.dialogue import Listener
-from fakeserver.server import FakeGmail, ServerOptions
-from fakeserver.tls import generate
-from tests.asyncclient import run_client
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.session.rules import Listener
+from fakeserver.transport.tls import generate
+from tests.support.asyncclient import run_client
 
 MECHANISMS = ["LOGIN", "PLAIN"]
 PORTS = [Listener.SMTPS, Listener.SUBMISSION]

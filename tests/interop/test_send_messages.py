@@ -13,8 +13,8 @@ from client import (
     SMTPClient,
     TransientReplyError,
 )
-from fakeserver.faults import Close, Withhold
-from fakeserver.server import FakeGmail
+from fakeserver.scripting.faults import Close, Withhold
+from fakeserver.server.fake import FakeGmail
 
 SENDER = "tester@gmail.com"
 

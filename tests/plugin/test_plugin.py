@@ -48,7 +48,8 @@ def test_first(fake_gmail, fake_gmail_ssl_context):
 def test_second(fake_gmail):
     assert fake_gmail.messages == []
     assert fake_gmail.sessions == []
-    assert fake_gmail.script.decide(__import__("fakeserver.script").script.Step.NOOP) is None
+    from fakeserver.scripting.script import Step
+    assert fake_gmail.script.decide(Step.NOOP) is None
 """
     )
     run(pytester).assert_outcomes(passed=2)

@@ -1,7 +1,7 @@
 """Fixtures for the recording proxy and the replay server: upstreams to record, and the CA.
 
 Every server binds 127.0.0.1 port 0 and uses the per-process in-memory CA, so tests never touch
-``certs/`` and run in parallel. Stock aiosmtpd runs as ``tests.stockaiosmtpd`` runs it.
+``certs/`` and run in parallel. Stock aiosmtpd runs as ``tests.support.stockaiosmtpd`` runs it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakeserver.server import FakeGmail, ServerOptions
-from fakeserver.tls import client_context, default_certificates, server_context
-from tests.stockaiosmtpd import EnvelopeKeeper, StockAiosmtpd, password_checker
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.transport.tls import client_context, default_certificates, server_context
+from tests.support.stockaiosmtpd import EnvelopeKeeper, StockAiosmtpd, password_checker
 
 WAIT_S = 5.0
 """The longest a test waits for anything; a correct run takes milliseconds."""

@@ -14,7 +14,7 @@ RECORDING_CONFTEST = """
 import pytest
 from client import TLSMode
 from fakeserver import FakeGmail
-from fakeserver.cassette import Upstream
+from fakeserver.recordreplay.cassette import Upstream
 
 @pytest.fixture(scope="session")
 def upstream_gmail():

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from client.transcript import read
-from fakeserver.proxy import TLSMode
-from fakeserver.server import FakeGmail
-from fakeserver.tls import default_certificates
-from tests.rawsmtp import RawSMTP
-from tests.recordreplay.clients import (
+from fakeserver.recordreplay.proxy import TLSMode
+from fakeserver.server.fake import FakeGmail
+from fakeserver.transport.tls import default_certificates
+from tests.support.rawsmtp import RawSMTP
+from tests.support.recording_clients import (
     SECRETS,
     TIMEOUT_S,
     secret_spellings,
@@ -28,7 +28,7 @@ from tests.recordreplay.clients import (
     send_wrong_password,
     write_secret_transcript,
 )
-from tests.serveproc import ServeProcess
+from tests.support.serveproc import ServeProcess
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "gmail_transcripts"
 

@@ -16,12 +16,12 @@ import pytest
 
 from client.transcript import Comment, Direction, Event, Line, Transcript, dump, read
 from fakeserver.errors import ConfigurationError, ServerThreadError
-from fakeserver.proxy import ProxyOptions, RecordingProxy, TLSMode
-from fakeserver.server import FakeGmail, ServerOptions
-from fakeserver.tls import client_context, default_certificates, generate
-from tests.rawsmtp import RawSMTP
-from tests.recordreplay.clients import MESSAGE, connect, secret_spellings, send
+from fakeserver.recordreplay.proxy import ProxyOptions, RecordingProxy, TLSMode
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.transport.tls import client_context, default_certificates, generate
 from tests.recordreplay.conftest import PASSWORD, USER, WAIT_S, Aiosmtpd
+from tests.support.rawsmtp import RawSMTP
+from tests.support.recording_clients import MESSAGE, connect, secret_spellings, send
 
 C, S = Direction.CLIENT, Direction.SERVER
 

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from client._compare import TranscriptMismatch
 from client.transcript import Direction, Line, Transcript, dump, read
-from fakeserver.proxy import ProxyOptions, RecordingProxy, TLSMode
-from fakeserver.replay import ReplayOptions, ReplayServer
-from fakeserver.server import FakeGmail
-from fakeserver.tls import client_context, generate
-from tests.rawsmtp import RawSMTP
-from tests.recordreplay.clients import (
+from client.transcript.compare import TranscriptMismatch
+from fakeserver.recordreplay.proxy import ProxyOptions, RecordingProxy, TLSMode
+from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
+from fakeserver.server.fake import FakeGmail
+from fakeserver.transport.tls import client_context, generate
+from tests.recordreplay.conftest import WAIT_S
+from tests.support.rawsmtp import RawSMTP
+from tests.support.recording_clients import (
     MESSAGE,
     SECRETS,
     TIMEOUT_S,
@@ -28,7 +29,6 @@ from tests.recordreplay.clients import (
     send_wrong_password,
     write_secret_transcript,
 )
-from tests.recordreplay.conftest import WAIT_S
 
 C, S = Direction.CLIENT, Direction.SERVER
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "gmail_transcripts"

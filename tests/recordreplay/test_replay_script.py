@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from client._compare import compare
 from client.replay import transcript_tls
 from client.transcript import Direction, Line, Transcript, load, read
-from fakeserver._linestream import bdat_size, is_command, reply_code
-from fakeserver._replayscript import (
+from client.transcript.compare import compare
+from fakeserver.recordreplay.linestream import bdat_size, is_command, reply_code
+from fakeserver.recordreplay.proxy import TLSMode
+from fakeserver.recordreplay.replay_script import (
     Await,
     Done,
     Failed,
@@ -19,7 +20,6 @@ from fakeserver._replayscript import (
     ReplayScript,
     Send,
 )
-from fakeserver.proxy import TLSMode
 
 C, S = Direction.CLIENT, Direction.SERVER
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "gmail_transcripts"

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from fakeserver.server import FakeGmail, ServerOptions
-from tests.reliability.wire import Stage, closed, expect, open_at, still_serves, stop_and_check
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from tests.support.wire import Stage, closed, expect, open_at, still_serves, stop_and_check
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ the client's timeout, never a hang and never an unbounded read.
 
 Each misbehaviour is tried where it hurts most: instead of the greeting, instead of the EHLO
 reply (step by step), and under raw mode's ``read_reply``. The scripted servers are those of the
-client tests (``tests/client/client_testkit.py``), on 127.0.0.1 port 0.
+client tests (``tests/support/client_testkit.py``), on 127.0.0.1 port 0.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from client import (
     SMTPTimeoutError,
     TLSNegotiationError,
 )
-from tests.client.client_testkit import Peer, ScriptedServer
+from tests.support.client_testkit import Peer, ScriptedServer
 
 TIMEOUT_S = 0.3
 SLACK_S = 2.0
@@ -119,7 +119,7 @@ def test_a_misbehaving_server_gets_a_typed_error_in_time(name: str, where: str) 
             tracemalloc.stop()
         elapsed = time.monotonic() - started
     assert elapsed < TIMEOUT_S + SLACK_S, f"the client took {elapsed:.2f} s"
-    # The client reads in bounded pieces and gives up past its limits (client._wire).
+    # The client reads in bounded pieces and gives up past its limits (client.protocol.wire).
     assert peak < 2 * 2**20, f"the client held {peak} bytes of a bad reply"
 
 

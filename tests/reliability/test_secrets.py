@@ -18,11 +18,11 @@ import pytest
 
 from client import PermanentReplyError, SMTPClient
 from client.transcript import Recorder, dump
-from fakeserver.core import Observer
-from fakeserver.live import HumanLog, JsonLog, LiveOutput
-from fakeserver.server import FakeGmail, ServerOptions
-from tests.rawsmtp import RawSMTP
-from tests.reliability.wire import Stage, open_at, stop_and_check
+from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.server.state import Observer
+from tests.support.rawsmtp import RawSMTP
+from tests.support.wire import Stage, open_at, stop_and_check
 
 PASSWORD = b"app-password"
 WRONG = b"wrong-secret-42"

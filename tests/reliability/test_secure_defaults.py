@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from client import SMTPClient
-from fakeserver.accounts import Account
-from fakeserver.server import FakeGmail, ServerOptions
-from fakeserver.tls import default_certificates, write
-from tests.rawsmtp import RawSMTP
-from tests.reliability.wire import Stage, expect, open_at, stop_and_check
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.session.accounts import Account
+from fakeserver.transport.tls import default_certificates, write
+from tests.support.rawsmtp import RawSMTP
+from tests.support.wire import Stage, expect, open_at, stop_and_check
 
 WAIT_S = 15.0
 

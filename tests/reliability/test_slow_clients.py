@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import pytest
 
 from client import SMTPClient
-from fakeserver.server import FakeGmail, ServerOptions
-from tests.rawsmtp import RawSMTP
-from tests.reliability.wire import Stage, expect, open_at, still_serves, stop_and_check
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from tests.support.rawsmtp import RawSMTP
+from tests.support.wire import Stage, expect, open_at, still_serves, stop_and_check
 
 IDLE_S = 0.3
 CUT_WITHIN_S = IDLE_S + 1.5

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakeserver.persona import load_persona
-from fakeserver.server import FakeGmail, ServerOptions
-from tests.reliability.wire import Stage, closed, expect, open_at, still_serves, stop_and_check
+from fakeserver.personas.model import load_persona
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from tests.support.wire import Stage, closed, expect, open_at, still_serves, stop_and_check
 
 ACCEPTED = r"250 2\.0\.0 OK  \d{10} "
 CHUNK_OK = r"250 2\.0\.0 OK [0-9a-f]"

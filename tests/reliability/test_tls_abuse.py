@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from client.transcript import dump
-from fakeserver.server import FakeGmail, ServerOptions
-from tests.rawsmtp import RawSMTP
-from tests.reliability.wire import (
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from tests.support.rawsmtp import RawSMTP
+from tests.support.wire import (
     PLAIN_BLOB,
     Stage,
     expect,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from client._compare import Mismatch, TranscriptMismatch, assert_match, compare
-from client._normalise import NORMALISERS
 from client.transcript import Direction, Line, Transcript, load, read
+from client.transcript.compare import Mismatch, TranscriptMismatch, assert_match, compare
+from client.transcript.normalise import NORMALISERS
 
 C = Direction.CLIENT
 S = Direction.SERVER

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client._normalise import (
+from client.transcript import Direction, Line, read
+from client.transcript.normalise import (
     NORMALISERS,
     Placeholder,
     auth_payload,
@@ -22,7 +23,6 @@ from client._normalise import (
     session_id,
     timestamp,
 )
-from client.transcript import Direction, Line, read
 
 C = Direction.CLIENT
 S = Direction.SERVER

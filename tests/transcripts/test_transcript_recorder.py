@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from client._redact import SecretRedactor
 from client.transcript import (
     FORMAT_VERSION,
     VERSION_HEADER,
@@ -14,6 +13,7 @@ from client.transcript import (
     Line,
     Recorder,
 )
+from client.transcript.redaction import SecretRedactor
 
 C = Direction.CLIENT
 S = Direction.SERVER

@@ -1,0 +1,59 @@
+"""Transcripts: the ``C:`` / ``S:`` text format of an SMTP conversation, and the vocabulary both
+sides of smtprig share to record, redact, normalise and compare conversations.
+
+The format is specified in :mod:`client.transcript.text`'s docstring. ``fakeserver`` records and
+replays with these names; this package needs only the standard library.
+"""
+
+from __future__ import annotations
+
+from client.transcript.compare import Mismatch, TranscriptMismatch, assert_match, compare
+from client.transcript.normalise import NORMALISERS, Normaliser, Placeholder, normalise
+from client.transcript.redaction import REDACTED, SecretRedactor
+from client.transcript.text import (
+    FORMAT_VERSION,
+    VERSION_HEADER,
+    Comment,
+    Direction,
+    Entry,
+    Event,
+    Line,
+    Recorder,
+    Transcript,
+    TranscriptFormatError,
+    dump,
+    format_line,
+    load,
+    read,
+    redact,
+    write,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "NORMALISERS",
+    "REDACTED",
+    "VERSION_HEADER",
+    "Comment",
+    "Direction",
+    "Entry",
+    "Event",
+    "Line",
+    "Mismatch",
+    "Normaliser",
+    "Placeholder",
+    "Recorder",
+    "SecretRedactor",
+    "Transcript",
+    "TranscriptFormatError",
+    "TranscriptMismatch",
+    "assert_match",
+    "compare",
+    "dump",
+    "format_line",
+    "load",
+    "normalise",
+    "read",
+    "redact",
+    "write",
+]

@@ -1,0 +1,1 @@
+"""The ``fakeserver`` command line: ``serve``, ``certs``, ``record``, ``replay``, ``experiment``."""

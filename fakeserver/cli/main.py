@@ -1,0 +1,437 @@
+"""``fakeserver``: run a fake Gmail from a shell.
+
+``fakeserver serve`` is the main job: it prints how to connect and which CA to trust, then a
+live log of every conversation (AUTH payloads redacted), or with ``--json`` one JSON object per
+line, the first being ``{"event": "ready", ...}``. Ctrl-C or SIGTERM stops it. ``fakeserver
+certs`` (re)generates the certificates. ``fakeserver record`` runs a recording proxy
+(:mod:`fakeserver.recordreplay.proxy`); ``fakeserver replay`` plays one transcript's server side
+and exits 0 if a client followed it to its end, 1 on a mismatch, 3 if stopped before a client
+did (:mod:`fakeserver.recordreplay.replay`). Both print a ready line first, as ``serve`` does.
+``fakeserver serve --scenario FILE.toml`` loads scripted replies and faults
+(:mod:`fakeserver.scripting.scenario`); ``fakeserver experiment`` runs a client command against
+a matrix of faults (:mod:`fakeserver.cli.experiment`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import ssl
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+
+from client.transcript import TranscriptFormatError, format_line, read
+from fakeserver.cli import experiment as experiment_cli
+from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
+from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
+from fakeserver.recordreplay.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
+from fakeserver.recordreplay.replay import ReplayOptions, ReplayResult, ReplayServer
+from fakeserver.scripting.scenario import load_scenario
+from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.server.state import Observer
+from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account, parse_account
+from fakeserver.session.policy import Policy
+from fakeserver.transport.tls import CertificatePaths, load_or_create
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        status: int = arguments.run(arguments)
+    except FakeServerError as error:
+        print(f"fakeserver: error: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fakeserver", description="A fake of Gmail's submission server, for tests."
+    )
+    verbs = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = verbs.add_parser("serve", help="run a fake Gmail on loopback (the main job)")
+    serve.set_defaults(run=_serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--smtps-port", type=int, default=2465, help="implicit TLS, like 465")
+    serve.add_argument("--submission-port", type=int, default=2587, help="STARTTLS, like 587")
+    serve.add_argument("--plain-port", type=int, help="also listen like port 25 (as 587)")
+    _certs_dir_option(serve)
+    serve.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="USER:PASSWORD",
+        help=f"an account that may log in (repeatable; default {DEFAULT_ACCOUNT.username})",
+    )
+    serve.add_argument(
+        "--oauth-token",
+        action="append",
+        default=[],
+        metavar="USER:TOKEN",
+        help="an XOAUTH2/OAUTHBEARER access token for an account (repeatable)",
+    )
+    serve.add_argument(
+        "--needs-app-password",
+        action="append",
+        default=[],
+        metavar="USER",
+        help="answer this account's password with 534 5.7.9 (2-step verification on)",
+    )
+    serve.add_argument("--maildir", type=Path, help="also store every message in this Maildir")
+    serve.add_argument(
+        "--record", type=Path, metavar="DIR", help="write one transcript per connection here"
+    )
+    serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS")
+    serve.add_argument("--daily-quota", type=int, metavar="N", help="550 5.4.5 after N messages")
+    serve.add_argument(
+        "--rate-limit", type=int, metavar="N", help="421 4.3.0 at DATA past N per minute"
+    )
+    serve.add_argument(
+        "--auth-failure-limit", type=int, metavar="N", help="454 4.7.0 after N bad logins"
+    )
+    serve.add_argument("--persona", default="gmail", help="persona name or TOML file")
+    serve.add_argument("--seed", type=int, help="seed for session ids, for repeatable runs")
+    serve.add_argument("--show-bodies", action="store_true", help="log message lines too")
+    serve.add_argument("--json", action="store_true", help="print JSON lines, not a log")
+    serve.add_argument(
+        "--scenario", type=Path, metavar="FILE.toml", help="scripted replies and faults to serve"
+    )
+
+    certs = verbs.add_parser("certs", help="(re)generate the CA and server certificate")
+    certs.set_defaults(run=_certs)
+    _certs_dir_option(certs)
+    certs.add_argument("--force", action="store_true", help="replace certificates that work")
+
+    modes = [mode.value for mode in TLSMode]
+    record = verbs.add_parser("record", help="a proxy that records client and server lines")
+    record.set_defaults(run=_record)
+    record.add_argument(
+        "--listen", type=_host_port, required=True, metavar="HOST:PORT", help="port 0: any"
+    )
+    record.add_argument(
+        "--upstream", type=_host_port, required=True, metavar="HOST:PORT", help="the real server"
+    )
+    record.add_argument("--tls", choices=modes, required=True, help="how clients reach us")
+    record.add_argument("--upstream-tls", choices=modes, help="how we reach it (default: --tls)")
+    record.add_argument(
+        "--upstream-cafile",
+        type=Path,
+        metavar="FILE",
+        help="trust this CA for the upstream (default: the system trust store)",
+    )
+    _certs_dir_option(record)
+    record.add_argument(
+        "--out", type=Path, default=Path("transcripts"), metavar="DIR", help="a file per connection"
+    )
+    record.add_argument("--json", action="store_true", help="print JSON lines")
+
+    replay = verbs.add_parser("replay", help="play a transcript's server side, check the client")
+    replay.set_defaults(run=_replay)
+    replay.add_argument("file", type=Path, metavar="FILE", help="the transcript to replay")
+    replay.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    replay.add_argument("--port", type=int, default=2525, help="0 picks a free port")
+    replay.add_argument("--tls", choices=modes, help="default: what the transcript says")
+    _certs_dir_option(replay)
+    replay.add_argument("--json", action="store_true", help="print JSON lines")
+    experiment_cli.add_parser(verbs)
+    return parser
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, colon, port = value.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:2525")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _certs_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--certs-dir", type=Path, default=Path("certs"), help="where the certificates live"
+    )
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    certificates, where, _ = load_or_create(arguments.certs_dir)
+    accounts = _accounts(arguments)
+    options = ServerOptions(
+        host=arguments.host,
+        smtps_port=arguments.smtps_port,
+        submission_port=arguments.submission_port,
+        plain_port=arguments.plain_port,
+        accounts=accounts,
+        persona=_persona_source(arguments.persona),
+        policy=Policy(
+            daily_quota=arguments.daily_quota,
+            rate_limit_per_minute=arguments.rate_limit,
+            auth_failure_limit=arguments.auth_failure_limit,
+        ),
+        certificates=certificates,
+        maildir=arguments.maildir,
+        idle_timeout_s=arguments.idle_timeout,
+        record_transcripts=False,
+        record_dir=arguments.record,
+        seed=arguments.seed,
+    )
+    scenario = load_scenario(arguments.scenario) if arguments.scenario is not None else None
+    if scenario is not None:  # what the command line says explicitly wins over the file
+        keep = {"seed"} if arguments.seed is not None else set()
+        if arguments.idle_timeout != ServerOptions().idle_timeout_s:
+            keep.add("idle_timeout_s")
+        options = scenario.server_options(options, keep=keep)
+    output = LiveOutput(sys.stdout)
+    observer: Observer = (
+        JsonLog(output) if arguments.json else HumanLog(output, show_bodies=arguments.show_bodies)
+    )
+    server = FakeGmail(options, observers=[observer])
+    if scenario is not None:
+        scenario.apply(server.script)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        output.open(_ready_json(server, where) if arguments.json else _banner(server, where))
+        stop.wait()
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not arguments.json:
+        print("stopped", flush=True)
+    return 0
+
+
+def _accounts(arguments: argparse.Namespace) -> list[Account]:
+    accounts = [parse_account(spec) for spec in arguments.account] or [DEFAULT_ACCOUNT]
+    by_name = {account.username.casefold(): account for account in accounts}
+    for spec in arguments.oauth_token:
+        user, colon, token = spec.partition(":")
+        account = by_name.get(user.strip().casefold())
+        if not colon or not token or account is None:
+            raise AccountError(
+                f"--oauth-token {spec!r}", "expected USER:TOKEN for a USER given with --account"
+            )
+        by_name[account.username.casefold()] = _with(account, tokens={token})
+    for user in arguments.needs_app_password:
+        account = by_name.get(user.strip().casefold())
+        if account is None:
+            raise AccountError(f"--needs-app-password {user!r}", "name a USER from --account")
+        by_name[account.username.casefold()] = _with(account, needs_app_password=True)
+    return list(by_name.values())
+
+
+def _with(
+    account: Account, *, tokens: set[str] | None = None, needs_app_password: bool = False
+) -> Account:
+    return Account(
+        account.username,
+        account.password,
+        oauth_tokens=account.oauth_tokens | frozenset(tokens or ()),
+        requires_app_password=account.requires_app_password or needs_app_password,
+    )
+
+
+def _persona_source(value: str) -> str | Path:
+    return Path(value) if value.endswith(".toml") else value
+
+
+def _banner(server: FakeGmail, where: CertificatePaths) -> str:
+    smtps, submission = server.smtps, server.submission
+    started_ms = (server.started_in_s or 0.0) * 1000
+    lines = [
+        f"Fake Gmail ({server.persona.description})",
+        f"  implicit TLS (like 465): {smtps.host} port {smtps.port}",
+        f"  STARTTLS     (like 587): {submission.host} port {submission.port}",
+    ]
+    if server.options.plain_port is not None:
+        plain = server.plain
+        lines.append(f"  like port 25          : {plain.host} port {plain.port}")
+    lines += [
+        f"Trust this CA: {where.ca}  (swaks --tls-ca-path {where.ca}; curl --cacert {where.ca};",
+        f"  Python ssl.create_default_context(cafile={str(where.ca)!r}))",
+        "  The certificate is valid for smtp.gmail.com, localhost, 127.0.0.1 and ::1.",
+    ]
+    for account in server.options.accounts:
+        extra = "  (answers 534: needs an app password)" if account.requires_app_password else ""
+        lines.append(f"Account: {account.username}  password: {account.password}{extra}")
+        for token in sorted(account.oauth_tokens):
+            lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
+    lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")
+    return "\n".join(lines) + "\n\n"
+
+
+def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
+    ready: dict[str, object] = {
+        "event": "ready",
+        "smtps": {"host": server.smtps.host, "port": server.smtps.port},
+        "submission": {"host": server.submission.host, "port": server.submission.port},
+        "cafile": str(where.ca.resolve()),
+        "accounts": [account.username for account in server.options.accounts],
+    }
+    if server.options.plain_port is not None:
+        ready["plain"] = {"host": server.plain.host, "port": server.plain.port}
+    return json.dumps(ready) + "\n"
+
+
+@contextlib.contextmanager
+def _signals_set(event: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set ``event`` while the block runs."""
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        event.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _record(arguments: argparse.Namespace) -> int:
+    certificates, where, _ = load_or_create(arguments.certs_dir)
+    upstream_context = None
+    if arguments.upstream_cafile is not None:
+        try:
+            upstream_context = ssl.create_default_context(cafile=str(arguments.upstream_cafile))
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigurationError("--upstream-cafile", f"cannot load it: {error}") from error
+    options = ProxyOptions(
+        upstream=arguments.upstream,
+        host=arguments.listen[0],
+        port=arguments.listen[1],
+        tls=TLSMode(arguments.tls),
+        upstream_tls=TLSMode(arguments.upstream_tls) if arguments.upstream_tls else None,
+        certificates=certificates,
+        upstream_context=upstream_context,
+        out_dir=arguments.out,
+    )
+    output = LiveOutput(sys.stdout)
+
+    def on_transcript(recorded: RecordedTranscript) -> None:
+        path = str(recorded.path.resolve()) if recorded.path else None
+        lines = len(recorded.transcript.lines)
+        if arguments.json:
+            peer = {"host": recorded.peer[0], "port": recorded.peer[1]}
+            event = {"event": "transcript", "connection": recorded.connection, "path": path}
+            event |= {"lines": lines, "closed_by": recorded.closed_by, "peer": peer}
+            output.write(json.dumps(event) + "\n")
+        else:
+            output.write(
+                f"[{recorded.connection}] wrote {recorded.path}: {lines} lines, "
+                f"closed by {recorded.closed_by}\n"
+            )
+
+    proxy = RecordingProxy(options, on_transcript=on_transcript)
+    stop = threading.Event()
+    with _signals_set(stop):
+        try:
+            proxy.start()
+            host, port = proxy.address
+            if arguments.json:
+                ready = {"event": "ready", "host": host, "port": port}
+                output.open(json.dumps(ready | {"cafile": str(where.ca.resolve())}) + "\n")
+            else:
+                upstream_host, upstream_port = options.upstream
+                trust = arguments.upstream_cafile or "the system trust store"
+                output.open(
+                    f"Recording proxy: {host} port {port} ({options.tls}) -> {upstream_host} "
+                    f"port {upstream_port} ({options.upstream_tls}; its certificate checked "
+                    f"against {trust})\nTrust this CA: {where.ca}  (swaks --tls-ca-path "
+                    f"{where.ca}; curl --cacert {where.ca})\nTranscripts (AUTH redacted) go "
+                    f"to {options.out_dir}/. Ctrl-C stops.\n\n"
+                )
+            stop.wait()
+        finally:
+            proxy.stop()
+    if not arguments.json:
+        print("stopped", flush=True)
+    return 0
+
+
+def _replay(arguments: argparse.Namespace) -> int:
+    try:
+        transcript = read(arguments.file)
+    except OSError as error:
+        problem = f"cannot read it: {error.strerror}"
+        raise ConfigurationError(str(arguments.file), problem) from error
+    except TranscriptFormatError as error:
+        raise ConfigurationError(str(arguments.file), str(error)) from error
+    certificates, where, _ = load_or_create(arguments.certs_dir)
+    tls = TLSMode(arguments.tls) if arguments.tls else None
+    options = ReplayOptions(arguments.host, arguments.port, tls, certificates)
+    output = LiveOutput(sys.stdout)
+    finished = threading.Event()
+    first: list[ReplayResult] = []
+
+    def on_result(result: ReplayResult) -> None:
+        if first:
+            return
+        first.append(result)
+        output.write(_result_text(result, as_json=arguments.json))
+        finished.set()
+
+    server = ReplayServer(transcript, options, on_result=on_result)
+    with _signals_set(finished):
+        try:
+            server.start()
+            host, port = server.address
+            if arguments.json:
+                ready = {"event": "ready", "host": host, "port": port, "tls": server.tls}
+                output.open(json.dumps(ready | {"cafile": str(where.ca.resolve())}) + "\n")
+            else:
+                output.open(
+                    f"Replaying {arguments.file} ({len(transcript.lines)} lines, TLS: "
+                    f"{server.tls}) on {host} port {port}\nTrust this CA: {where.ca}\n"
+                    "Waiting for one client. Ctrl-C stops.\n\n"
+                )
+            finished.wait()
+        finally:
+            server.stop()
+    if not first:
+        print("stopped before a client finished the transcript", file=sys.stderr, flush=True)
+        return 3
+    return 0 if first[0].passed else 1
+
+
+def _result_text(result: ReplayResult, *, as_json: bool) -> str:
+    mismatch = result.mismatch
+    if as_json:
+        event: dict[str, object] = {"event": "passed", "connection": result.connection}
+        if mismatch is not None:
+            event |= {
+                "event": "mismatch",
+                "transcript_line": mismatch.file_line,
+                "matcher": mismatch.matcher,
+                "reason": mismatch.reason,
+                "expected": format_line(mismatch.expected) if mismatch.expected else None,
+                "actual": format_line(mismatch.actual) if mismatch.actual else None,
+                "message": str(mismatch),
+            }
+        return json.dumps(event) + "\n"
+    if mismatch is None:
+        return "passed: the client followed the transcript to its end\n"
+    return f"{mismatch}\n"
+
+
+def _certs(arguments: argparse.Namespace) -> int:
+    _, where, created = load_or_create(arguments.certs_dir, force=arguments.force)
+    state = "wrote" if created else "kept the working"
+    print(f"fakeserver: {state} certificates in {where.directory}:")
+    print(f"  CA to trust:  {where.ca}")
+    print(f"  server chain: {where.server_chain}")
+    print(f"  keys (0600):  {where.server_key}, {where.ca_key}")
+    return 0

@@ -1,0 +1,1 @@
+"""Record and replay: the recording proxy, the replay server and SMTP cassettes."""

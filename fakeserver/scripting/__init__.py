@@ -1,0 +1,2 @@
+"""What a test asks of the fake: scripted replies (``script``), faults (``faults``) and scenario
+files (``scenario``)."""

@@ -1,0 +1,348 @@
+"""Scripting a server, per test: name a step and an occurrence, and say what to answer instead.
+
+::
+
+    gmail.script.on("rcpt", nth=2).reply(550, "5.1.1", "No such user here")
+    gmail.script.on("data", times=2).reply("rate_limited")       # 421 twice, then Gmail's 354
+    gmail.script.on("end_of_data").replies("451 4.3.0 Try again", "451 4.3.0 Try again")
+    gmail.script.on("mail", matching="bounce@").reply("550 5.7.1 Not from this sender")
+
+A reply is a persona situation (``"rate_limited"``, ``"daily_quota"``, ``"bad_credentials"``...;
+see :class:`~fakeserver.personas.model.Situation` and :data:`ALIASES`), a raw reply (text lines sent
+exactly as given), or ``(code, status, text)`` rendered in the persona's house style (wrapped at
+70 columns, ending with Gmail's ``<session-id> - gsmtp`` tag).
+
+Lifetimes, after pytest-httpserver's permanent / oneshot / ordered handlers:
+
+- every matching occurrence (the default);
+- ``times=k``: the first ``k`` matching occurrences;
+- ``nth=n``: only the ``n``-th matching occurrence (1-based);
+- ``.replies(a, b, ...)``: ``a`` for the first, ``b`` for the second..., then the persona again.
+
+Occurrences are counted over the whole server, so "421 at the first DATA, then normal" covers a
+client that reconnects. When several expectations match, the one added first wins. An
+expectation with a limited lifetime that has not been used up when the test ends is an
+:class:`~fakeserver.errors.UnmetExpectation`.
+
+What a scripted reply does to the conversation: a 2xx or 3xx reply changes only the words, and
+the persona's rules still decide what the command did; a 4xx or 5xx reply means the command had
+no effect (a refused end of data stores nothing, a refused RCPT adds no recipient, a refused
+STARTTLS starts no TLS), and ``421`` also closes the connection, as RFC 5321 §3.8 says.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from fakeserver.errors import ScriptError
+from fakeserver.personas.model import Persona, ReplyTemplate, Situation, render_lines
+from fakeserver.scripting.faults import Fault
+
+__all__ = ["ALIASES", "Action", "Expectation", "RawReply", "Script", "ScriptedReply", "Step"]
+
+
+class Step(enum.StrEnum):
+    """The points of a conversation a script can change."""
+
+    GREETING = "greeting"
+    EHLO = "ehlo"
+    HELO = "helo"
+    STARTTLS = "starttls"
+    AUTH = "auth"
+    """The reply to the AUTH command itself."""
+    AUTH_RESPONSE = "auth_response"
+    """The reply to each line the client sends during an AUTH exchange."""
+    MAIL = "mail"
+    RCPT = "rcpt"
+    DATA = "data"
+    BODY = "body"
+    """The message coming in after 354 (for ``Disconnect`` faults)."""
+    END_OF_DATA = "end_of_data"
+    BDAT = "bdat"
+    """The reply after each BDAT chunk."""
+    RSET = "rset"
+    NOOP = "noop"
+    HELP = "help"
+    VRFY = "vrfy"
+    EXPN = "expn"
+    QUIT = "quit"
+    TLS = "tls"
+    """A TLS handshake, on the implicit-TLS port or after STARTTLS (for TLS faults)."""
+
+
+ALIASES = {
+    "quota_exceeded": Situation.DAILY_QUOTA,
+    "too_big": Situation.MESSAGE_TOO_BIG,
+    "not_authenticated": Situation.AUTH_REQUIRED,
+}
+"""Friendlier names for a few situations."""
+
+_RAW_REPLY = re.compile(r"[2-5]\d\d(?:[ -].*)?", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """Reply lines sent exactly as given (each gets a CRLF)."""
+
+    lines: tuple[str, ...]
+
+    @property
+    def code(self) -> int:
+        return int(self.lines[0][:3])
+
+
+ScriptedReply = Situation | RawReply | ReplyTemplate
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a script asks of one occurrence of a step: another reply, faults, or both."""
+
+    reply: ScriptedReply | None = None
+    faults: tuple[Fault, ...] = ()
+
+
+def reply_code(reply: ScriptedReply, templates: Mapping[Situation, ReplyTemplate]) -> int:
+    """The reply code a scripted reply sends."""
+    if isinstance(reply, Situation):
+        return templates[reply].code
+    return reply.code
+
+
+@dataclass(slots=True)
+class Expectation:
+    """One scripted change; made by :meth:`Script.on` and finished with a ``reply`` method."""
+
+    step: Step
+    matching: Callable[[str], bool] | None
+    description: str
+    times: int | None = None
+    nth: int | None = None
+    probability: float = 1.0
+    sequence: list[ScriptedReply] = field(default_factory=list)
+    faults: tuple[Fault, ...] = ()
+    seen: int = 0
+    used: int = 0
+
+    def reply(
+        self, reply: str | int | Situation, status: str | None = None, text: str | None = None
+    ) -> Expectation:
+        """Answers with one reply: a situation name, raw text, or ``(code, status, text)``."""
+        self.sequence = [_parse_reply(reply, status, text)]
+        return self
+
+    def fault(self, *faults: Fault) -> Expectation:
+        """Makes the step misbehave (see :mod:`~fakeserver.scripting.faults`); combines with a
+        reply."""
+        self.faults = (*self.faults, *faults)
+        return self
+
+    def replies(self, *replies: str | Situation | ScriptedReply) -> Expectation:
+        """Answers the first occurrence with the first reply, and so on, then lets it be."""
+        if not replies:
+            raise ScriptError("replies()", "give at least one reply")
+        self.sequence = [
+            item if isinstance(item, RawReply | ReplyTemplate) else _parse_reply(item, None, None)
+            for item in replies
+        ]
+        self.times = len(self.sequence)
+        self.description += f".replies({len(self.sequence)} replies)"
+        return self
+
+    @property
+    def unmet(self) -> bool:
+        """Limited in lifetime, and not used up."""
+        if self.nth is not None:
+            return self.used < 1
+        return self.times is not None and self.used < self.times
+
+    def _fires(self, argument: str, rng: random.Random) -> bool:
+        """Counts this occurrence if it matches, and says whether it is one to change."""
+        if self.matching is not None and not self.matching(argument):
+            return False
+        self.seen += 1
+        if self.nth is not None:
+            return self.seen == self.nth
+        if self.times is not None and self.used >= self.times:
+            return False
+        # The draw happens only for occurrences that could fire, so a seed replays exactly.
+        return self.probability >= 1.0 or rng.random() < self.probability
+
+    def _use(self) -> Action:
+        reply = self.sequence[min(self.used, len(self.sequence) - 1)] if self.sequence else None
+        self.used += 1
+        return Action(reply, self.faults)
+
+
+class Script:
+    """The expectations of one server; edited from the test thread, read by the server's."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._expectations: list[Expectation] = []
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restarts the draws of ``probability=`` expectations from ``seed``."""
+        with self._lock:
+            self.seed = seed
+            self._rng.seed(seed)
+
+    def on(
+        self,
+        step: str | Step,
+        *,
+        matching: str | re.Pattern[str] | Callable[[str], bool] | None = None,
+        times: int | None = None,
+        nth: int | None = None,
+        probability: float = 1.0,
+    ) -> Expectation:
+        """Starts an expectation; finish it with ``.reply(...)``, ``.replies(...)`` and/or
+        ``.fault(...)``.
+
+        Args:
+            step: one of :class:`Step` (``"rcpt"``, ``"end_of_data"``...).
+            matching: only commands whose argument contains this text, matches this
+                pattern, or passes this test (``"TO:<bad@"``); None: all.
+            times: change only the first ``times`` matching occurrences.
+            nth: change only the ``nth`` matching occurrence (1 is the first).
+            probability: change each eligible occurrence with this chance, drawn from the
+                script's seeded generator (``seed``; the pytest plugin seeds it per test).
+
+        Raises:
+            ScriptError: an unknown step, or a bad ``times``/``nth``.
+        """
+        try:
+            named = Step(step)
+        except ValueError:
+            raise ScriptError(
+                f"on({step!r})", f"unknown step; use one of {[item.value for item in Step]}"
+            ) from None
+        if times is not None and nth is not None:
+            raise ScriptError(f"on({step!r})", "give times= or nth=, not both")
+        for name, value in (("times", times), ("nth", nth)):
+            if value is not None and value < 1:
+                raise ScriptError(f"on({step!r}, {name}={value})", f"{name} counts from 1")
+        if not 0.0 < probability <= 1.0:
+            raise ScriptError(f"on({step!r}, probability={probability})", "use 0 < p <= 1")
+        expectation = Expectation(
+            named,
+            _matcher(matching),
+            _describe(named, matching, times, nth, probability),
+            times,
+            nth,
+            probability,
+        )
+        with self._lock:
+            self._expectations.append(expectation)
+        return expectation
+
+    def decide(self, step: Step, argument: str = "") -> Action | None:
+        """What the script asks of this occurrence of ``step``; None: nothing special.
+
+        Every expectation for the step counts the occurrence (so ``nth`` means the n-th
+        occurrence, whoever answered the others); the first one added that fires answers.
+        """
+        chosen = None
+        with self._lock:
+            if not self._expectations:
+                return None
+            for expectation in self._expectations:
+                if expectation.step is step and (expectation.sequence or expectation.faults):
+                    fires = expectation._fires(argument, self._rng)
+                    if fires and chosen is None:
+                        chosen = expectation._use()
+        return chosen
+
+    def unmet(self) -> list[str]:
+        """Descriptions of limited expectations that have not been used up."""
+        with self._lock:
+            return [
+                f"{item.description} used {item.used} time(s)"
+                for item in self._expectations
+                if item.unmet
+            ]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._expectations.clear()
+
+
+def _parse_reply(
+    reply: str | int | Situation, status: str | None, text: str | None
+) -> ScriptedReply:
+    if isinstance(reply, int):
+        if text is None:
+            raise ScriptError(f"reply({reply})", "a code needs text: reply(550, '5.1.1', 'text')")
+        return ReplyTemplate(reply, status, (text,), True, reply == 421, "scripted")
+    if isinstance(reply, Situation):
+        return reply
+    if reply in ALIASES:
+        return ALIASES[reply]
+    try:
+        return Situation(reply)
+    except ValueError:
+        pass
+    lines = tuple(reply.splitlines())
+    if not lines or not all(_RAW_REPLY.fullmatch(line) for line in lines):
+        raise ScriptError(
+            f"reply({reply!r})",
+            "not a situation name (e.g. 'rate_limited') nor reply lines like '451 4.3.0 Later'",
+        )
+    return RawReply(lines)
+
+
+def _matcher(
+    matching: str | re.Pattern[str] | Callable[[str], bool] | None,
+) -> Callable[[str], bool] | None:
+    if matching is None or callable(matching):
+        return matching
+    if isinstance(matching, re.Pattern):
+        pattern = matching
+        return lambda argument: pattern.search(argument) is not None
+    text = matching.casefold()
+    return lambda argument: text in argument.casefold()
+
+
+def _describe(
+    step: Step, matching: object, times: int | None, nth: int | None, probability: float
+) -> str:
+    parts = [repr(step.value)]
+    if matching is not None:
+        parts.append(f"matching={matching!r}")
+    if times is not None:
+        parts.append(f"times={times}")
+    if nth is not None:
+        parts.append(f"nth={nth}")
+    if probability < 1.0:
+        parts.append(f"probability={probability}")
+    return f"on({', '.join(parts)})"
+
+
+def render(persona: Persona, reply: ScriptedReply, fields: Mapping[str, object]) -> bytes:
+    """The wire bytes of a scripted reply, in ``persona``'s house style where it has one."""
+    if isinstance(reply, Situation):
+        return persona.render(reply, fields)
+    if isinstance(reply, RawReply):
+        return b"".join(line.encode("utf-8") + b"\r\n" for line in reply.lines)
+    return render_lines(persona, reply, fields)
+
+
+def is_failure(persona: Persona, reply: ScriptedReply) -> bool:
+    """Whether a scripted reply refuses the command (4xx or 5xx)."""
+    return reply_code(reply, persona.replies) >= 400
+
+
+def closes(persona: Persona, reply: ScriptedReply) -> bool:
+    """Whether the server closes after a scripted reply."""
+    if isinstance(reply, Situation):
+        return persona.replies[reply].closes
+    if isinstance(reply, RawReply):
+        return reply.code == 421  # RFC 5321 §3.8: 421 announces the close
+    return reply.closes

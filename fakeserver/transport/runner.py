@@ -1,0 +1,126 @@
+"""The fake Gmail's listeners, served by aiosmtpd on a loop thread of their own.
+
+We bind the sockets ourselves (``_loop.bind``), in the caller's thread, instead of using
+aiosmtpd's ``Controller``: port 0 then works (the Controller connects back to its configured
+port to check readiness, aiosmtpd#388), a port that is taken fails at once with a message
+that says what to change, and the server is ready as soon as ``create_server`` returns, in
+milliseconds. Every wait here is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fakeserver.server.state import ServerCore
+from fakeserver.session.rules import Listener
+from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
+from fakeserver.transport.loop import BACKLOG, Address, LoopThread, bind
+
+__all__ = ["Address", "ListenerSpec", "Runner"]
+
+_TLS_HANDSHAKE_TIMEOUT_S = 30.0
+# How long a closing TLS connection waits for the client's close_notify (asyncio's default
+# is 30 s, which would keep a connection whose client has gone quiet).
+_TLS_SHUTDOWN_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerSpec:
+    """A port to listen on: its kind, host and port (0: any free port)."""
+
+    listener: Listener
+    host: str
+    port: int
+
+
+class Runner:
+    """Runs one server's listeners on an event loop in a background thread.
+
+    Args:
+        core: the server's shared state.
+        specs: the listeners.
+        start_timeout_s: the longest ``start()`` and ``stop()`` wait for the thread.
+    """
+
+    def __init__(
+        self, core: ServerCore, specs: Sequence[ListenerSpec], *, start_timeout_s: float = 10.0
+    ) -> None:
+        self._core = core
+        self._specs = tuple(specs)
+        self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s)
+        self._servers: list[asyncio.Server] = []
+        self._factories: list[ProtocolFactory] = []
+
+    @property
+    def running(self) -> bool:
+        return self._loop.running
+
+    def start(self) -> tuple[Address, ...]:
+        """Binds every listener and starts serving.
+
+        Returns:
+            Where each listener is bound, in the order of ``specs``.
+
+        Raises:
+            ConfigurationError: a host cannot be resolved or a port cannot be bound.
+        """
+        sockets: list[socket.socket] = []
+        try:
+            for spec in self._specs:
+                sockets.append(bind(spec.host, spec.port, option=f"--{spec.listener.value}-port"))
+            self._loop.start()
+            return self._loop.call(self._serve(sockets))
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            self.stop()
+            raise
+
+    async def _serve(self, sockets: list[socket.socket]) -> tuple[Address, ...]:
+        loop = asyncio.get_running_loop()
+        addresses = []
+        # A client that connects and never says hello is idle like any other.
+        handshake_timeout_s = min(_TLS_HANDSHAKE_TIMEOUT_S, self._core.idle_timeout_s)
+        for spec, sock in zip(self._specs, sockets, strict=True):
+            factory = ProtocolFactory(self._core, spec.listener, loop)
+            implicit_tls = spec.listener is Listener.SMTPS
+            server = await loop.create_server(
+                factory,
+                sock=sock,
+                ssl=self._core.tls_context if implicit_tls else None,
+                ssl_handshake_timeout=handshake_timeout_s if implicit_tls else None,
+                ssl_shutdown_timeout=_TLS_SHUTDOWN_TIMEOUT_S if implicit_tls else None,
+                backlog=BACKLOG,
+            )
+            self._factories.append(factory)
+            self._servers.append(server)
+            host, port = sock.getsockname()[:2]
+            addresses.append(Address(host, port))
+        return tuple(addresses)
+
+    def abort_connections(self) -> None:
+        """Drops every open connection and waits until they are gone; listeners stay."""
+        if not any(factory.open_connections for factory in self._factories):
+            return  # the common case between tests: no round trip to the loop thread
+        if self._loop.running:
+            self._loop.call(self._abort_all())
+
+    async def _abort_all(self) -> None:
+        for factory in self._factories:
+            await factory.close_all(timeout_s=self._loop.timeout_s / 2)
+
+    def stop(self) -> None:
+        """Closes the listeners and every open connection, then ends the thread. Idempotent."""
+        self._loop.stop(self._shutdown)
+        self._servers.clear()
+        self._factories.clear()
+
+    async def _shutdown(self) -> None:
+        for server in self._servers:
+            server.close()
+        await self._abort_all()
+        for server in self._servers:
+            await server.wait_closed()
