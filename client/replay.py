@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from client.errors import ConnectionLostError
 from client.smtp_client import SMTPClient
-from client.submit import TLSMode
+from client.tls_mode import TLSMode
 from client.transcript import Direction, Entry, Event, Line, Recorder, Transcript
 from client.transcript.compare import Mismatch, compare
 from client.transcript.normalise import (

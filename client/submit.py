@@ -17,20 +17,10 @@ from client.protocol.events import Capabilities, SendResult
 from client.protocol.message import prepare_envelope
 from client.protocol.sasl import Login, Plain, SASLMechanism, XOAuth2
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
+from client.tls_mode import TLSMode
 from client.transport import TranscriptSink
 
 __all__ = ["StopPoint", "Submission", "TLSMode", "submit"]
-
-
-class TLSMode(enum.StrEnum):
-    """How the connection is protected."""
-
-    NONE = "none"
-    """Clear text throughout; for test servers only."""
-    IMPLICIT = "implicit"
-    """TLS from the first byte (RFC 8314 §3.3; port 465)."""
-    STARTTLS = "starttls"
-    """Clear text, then STARTTLS (RFC 3207; port 587). Refused locally if not offered."""
 
 
 class StopPoint(enum.Enum):

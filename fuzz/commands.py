@@ -1,11 +1,10 @@
 """Fuzz targets for the command side: Gmail's rules, the SASL decoders and the AUTH redactor.
 
-``dialogue``: a :class:`~fakeserver.session.rules.Conversation` told any sequence of commands (real
-verbs with awkward arguments, and garbage), SASL responses, message bodies, BDAT chunks and
-TLS handshakes, always in the order its outcomes ask for, as the adapter does. It never
-raises; every reply renders to one well-formed reply with the persona's code; it closes only
-with a closing reply; and it accepts a message only from a client that greeted, is on TLS and
-logged in, once per end of data.
+``dialogue``: a :class:`~fakeserver.session.session.Session` told any sequence of commands (real
+verbs with awkward arguments, and garbage), SASL responses, message bodies, BDAT chunks and TLS
+handshakes, always as its actions ask, as the transport does. It never raises; every reply it
+writes is one well-formed reply; it closes only after a closing reply; and it stores a message
+only from a client that greeted, is on TLS and logged in, once per end of data.
 
 ``sasl``: the base64, PLAIN, XOAUTH2 and OAUTHBEARER decoders take any bytes and answer or say
 None, and give back what a well-formed payload holds.
@@ -20,14 +19,18 @@ import base64
 
 from hypothesis import strategies as st
 
-from client.transcript import Direction, Recorder
-from client.transcript.redaction import SecretRedactor
-from fakeserver.personas.model import Situation, load_persona
-from fakeserver.session import sasl
+from client.protocol import ReplyReader
+from client.transcript import Direction, Line, Recorder, SecretRedactor
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Listener
+from fakeserver.scripting.script import Script
+from fakeserver.session import actions, events, sasl
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Accounts
-from fakeserver.session.rules import VERBS, Conversation, Listener, Next, Outcome, Policy, Usage
+from fakeserver.session.dialogue import VERBS
+from fakeserver.session.policy import Policy, Usage
+from fakeserver.session.records import CapturedMessage, SessionRecord
+from fakeserver.session.session import Session, SessionSetup
 from fuzz.engine import Target, pure
-from fuzz.replies import check_persona
 
 __all__ = ["DIALOGUE", "REDACTOR", "SASL"]
 
@@ -95,77 +98,132 @@ _POLICIES = st.builds(
     auth_failure_limit=st.one_of(st.none(), st.integers(0, 3)),
 )
 _TRANSACTION_VERBS = {"MAIL", "RCPT", "DATA", "BDAT"}
+# The codes a reply that closes the connection has (the persona's closing replies, and 555 for
+# a BDAT that cannot be skipped).
+_CLOSING_CODES = {template.code for template in _PERSONA.replies.values() if template.closes} | {
+    555
+}
+
+
+class _Journal:
+    """Keeps the messages a session stores; everything else it reports is let go."""
+
+    watching_lines = False
+
+    def __init__(self) -> None:
+        self.stored = 0
+
+    def opened(self, session: Session) -> None:
+        pass
+
+    def line(self, session: Session, line: Line) -> None:
+        pass
+
+    def event(self, session: Session, kind: str, detail: str) -> None:
+        pass
+
+    def store(self, session: Session, message: CapturedMessage) -> CapturedMessage:
+        dialogue = session.dialogue
+        assert dialogue.greeted, "a message without a greeting"
+        assert dialogue.tls, "a message without TLS"
+        assert session.user, "a message without a login"
+        self.stored += 1
+        return message
+
+    def unrecognized(self, session: Session, line: bytes) -> None:
+        pass
+
+    def closed(self, session: Session, record: SessionRecord) -> None:
+        pass
 
 
 class _Driver:
-    """Plays the adapter: asks the conversation what comes next, then draws it."""
+    """Plays the transport: carries out the session's actions, drawing what the client says."""
 
     def __init__(self, data: st.DataObject) -> None:
         self.data = data
         self.clock = 1_750_000_000.0
-        self.conversation = Conversation(
+        self.journal = _Journal()
+        setup = SessionSetup(
             persona=_PERSONA,
             accounts=_ACCOUNTS,
             policy=data.draw(_POLICIES),
             usage=Usage(lambda: self.clock),
-            listener=data.draw(_LISTENERS),
-            client_ip="192.0.2.1",
-            session_id="d9443c01a7336-22fc75468e4sm22683125ad.44",
+            script=Script(),
             clock=lambda: self.clock,
+            record_transcripts=data.draw(st.booleans()),
         )
-        self.accepted = 0
+        self.session = Session(
+            setup,
+            self.journal,
+            number=1,
+            listener=data.draw(_LISTENERS),
+            peer=("192.0.2.1", 50000),
+            session_id="d9443c01a7336-22fc75468e4sm22683125ad.44",
+        )
+        self.closed = False
+        self.last_code = 0
 
     def step(self) -> bool:
         """One command and whatever it asks for; False once the connection is closed."""
         verb = self.data.draw(_VERBS)
         argument = self.data.draw(_ARGUMENTS.get(verb, _WEIRD)).strip()
-        before = (self.conversation.greeted, self.conversation.tls, self.conversation.user)
-        outcome = self.conversation.command(verb, argument)
-        self.check(outcome)
-        if verb in _TRANSACTION_VERBS and outcome.situation is not None:
-            code = _PERSONA.replies[outcome.situation].code
+        dialogue = self.session.dialogue
+        before = (dialogue.greeted, dialogue.tls, self.session.user)
+        line = f"{verb} {argument}\r\n".encode("utf-8", "surrogateescape")
+        known = verb in VERBS
+        event = events.Command(verb, argument, line) if known else events.Unrecognized(line)
+        codes = self.perform(self.session.handle(event))
+        if verb in _TRANSACTION_VERBS and codes:
             allowed = before[0] and before[1] and before[2] is not None
-            assert code >= 400 or allowed, f"{verb} {argument!r} got {code} in state {before}"
+            assert codes[0] >= 400 or allowed, f"{verb} {argument!r} got {codes} in {before}"
         self.clock += self.data.draw(st.sampled_from([0.0, 1.0, 61.0]))
-        while True:
-            if outcome.next is Next.CLOSE:
-                return False
-            if outcome.next is Next.START_TLS:
-                self.conversation.tls_started()
-                return True
-            if outcome.next is Next.SASL_RESPONSE:
-                outcome = self.conversation.sasl_response(self.data.draw(_SASL))
-            elif outcome.next is Next.MESSAGE:
-                content = self.data.draw(st.one_of(st.none(), st.binary(max_size=200)))
-                outcome = self.conversation.message_received(content)
-            elif outcome.next is Next.CHUNK:
-                chunk = bytes(outcome.chunk_size) if outcome.keep_chunk else None
-                outcome = self.conversation.chunk_received(chunk)
-            else:
-                return True
-            self.check(outcome)
+        return not self.closed
 
-    def check(self, outcome: Outcome) -> None:
-        if outcome.situation is None:
-            assert outcome.next is Next.CHUNK, outcome
-            return
-        template = _PERSONA.replies[outcome.situation]
-        check_persona((outcome.situation, dict(outcome.fields)))
-        if outcome.next is Next.CLOSE:
-            assert template.closes or outcome.situation is Situation.SYNTAX_ERROR, outcome
-        elif template.closes:
-            raise AssertionError(f"{outcome.situation} closes, but the connection goes on")
-        if outcome.accepted is not None:
-            conversation = self.conversation
-            assert template.code == 250, outcome
-            assert conversation.greeted, outcome
-            assert conversation.tls, outcome
-            assert conversation.user, outcome
-            self.accepted += 1
-        assert self.conversation.messages_accepted == self.accepted
-        if outcome.situation is Situation.AUTH_ACCEPTED:
-            assert self.conversation.user == DEFAULT_ACCOUNT.username
-            assert self.conversation.tls
+    def perform(self, todo: list[actions.Action]) -> list[int]:
+        """Carries out the actions (and those that the reads bring); returns the reply codes."""
+        codes: list[int] = []
+        pending = list(reversed(todo))
+        while pending:
+            action = pending.pop()
+            assert not self.closed, f"{action} after the close"
+            more: list[actions.Action] = []
+            match action:
+                case actions.Send(plan):
+                    codes.append(self.check(plan.data))
+                    self.session.handle(events.Written(plan.data))
+                case actions.CloseConnection():
+                    assert self.last_code in _CLOSING_CODES, f"closed after {self.last_code}"
+                    self.closed = True
+                case actions.StartTLS():
+                    more = self.session.handle(events.TLSStarted("TLSv1.3", "TLS_AES_128_GCM"))
+                case actions.ReadSaslResponse():
+                    line = self.data.draw(_SASL) + b"\r\n"
+                    more = self.session.handle(events.SaslResponse(line))
+                case actions.ReadMessage():
+                    content = self.data.draw(st.one_of(st.none(), st.binary(max_size=200)))
+                    more = self.session.handle(events.MessageReceived(content))
+                case actions.ReadChunk(size, keep):
+                    chunk = bytes(size) if keep else None
+                    more = self.session.handle(events.ChunkReceived(chunk))
+            pending.extend(reversed(more))
+        assert self.session.messages_accepted == self.journal.stored
+        if self.session.user is not None:
+            assert self.session.user == DEFAULT_ACCOUNT.username
+            assert self.session.dialogue.tls
+        return codes
+
+    def check(self, wire: bytes) -> int:
+        """One well-formed reply; returns its code."""
+        reader = ReplyReader()
+        reader.feed(wire)
+        reply = reader.next_reply()
+        assert reply is not None, wire
+        assert reader.pending() == b"", wire
+        lines = [line + b"\n" for line in wire.split(b"\n")[:-1]]
+        assert all(line.endswith(b"\r\n") and b"\r" not in line[:-2] for line in lines), wire
+        self.last_code = reply.code
+        return reply.code
 
 
 def check_dialogue(data: st.DataObject) -> None:
@@ -177,7 +235,7 @@ def check_dialogue(data: st.DataObject) -> None:
 
 DIALOGUE = Target(
     "dialogue",
-    "Conversation: any commands in any order; no exception, valid replies, gates, no phantom mail",
+    "Session: any commands in any order; no exception, valid replies, gates, no phantom mail",
     st.data(),
     pure(check_dialogue),
     inputs=3_000,
@@ -190,10 +248,10 @@ def check_sasl(value: tuple[bytes, str, str]) -> None:
     for decode in decoders:
         decode(blob)  # answers or returns None; any exception fails the run
     plain = sasl.parse_plain(b"\0" + login.encode() + b"\0" + secret.encode())
-    assert plain == sasl.Credentials(login, secret)
+    assert plain == sasl.LoginAttempt(login, secret)
     xoauth2 = f"user={login}\x01auth=Bearer {secret}\x01\x01".encode()
     if secret and " " not in secret:
-        assert sasl.parse_xoauth2(xoauth2) == sasl.Credentials(login, secret)
+        assert sasl.parse_xoauth2(xoauth2) == sasl.LoginAttempt(login, secret)
     assert sasl.decode_base64(base64.b64encode(blob)) == blob
 
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from client import RemoteProtocolError, Reply
 from client.protocol import ReplyReader
 from client.protocol.wire import REPLY_LINE_LIMIT_OCTETS, REPLY_LINES_LIMIT
-from fakeserver.personas.model import Situation, load_persona
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Situation
 from fuzz.engine import Target, pure
 
 __all__ = ["PERSONA", "REPLIES"]

@@ -24,15 +24,11 @@ from pathlib import Path
 from typing import TextIO
 
 from fakeserver.errors import ConfigurationError
-from fakeserver.experiments.experiment import (
-    ClientCommand,
-    Experiment,
-    ExperimentOptions,
-    Outcome,
-    RunResult,
-)
+from fakeserver.experiments.experiment import Experiment
 from fakeserver.experiments.matrix import Case, default_matrix, load_matrix
+from fakeserver.experiments.options import ClientCommand, ExperimentOptions
 from fakeserver.experiments.report import markdown_table, summary, to_html, to_json
+from fakeserver.experiments.results import Outcome, RunResult
 
 __all__ = ["Progress", "add_parser"]
 

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from client.transcript import Line, Transcript
-from fakeserver.server.outbox import CapturedMessage
-from fakeserver.server.state import BaseObserver, Connection
+from client.transcript.text import Line
+from fakeserver.server.observers import BaseObserver
+from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 
 __all__ = ["HumanLog", "JsonLog", "LiveOutput"]
 
@@ -65,38 +65,36 @@ class HumanLog:
         self._show_bodies = show_bodies
         self._in_body: set[int] = set()
 
-    def on_open(self, connection: Connection) -> None:
-        host, port = connection.peer
-        self._write(
-            f"[{connection.id}] connected from {host} port {port} ({connection.listener})\n"
-        )
+    def on_open(self, session: SessionView) -> None:
+        host, port = session.peer
+        self._write(f"[{session.number}] connected from {host} port {port} ({session.listener})\n")
 
-    def on_line(self, connection: Connection, line: Line) -> None:
+    def on_line(self, session: SessionView, line: Line) -> None:
         text = _printable(line.data)
         if line.direction.value == "S" and text.startswith("354"):
-            self._in_body.add(connection.id)
-        elif connection.id in self._in_body:
+            self._in_body.add(session.number)
+        elif session.number in self._in_body:
             if line.data == b".\r\n":
-                self._in_body.discard(connection.id)
+                self._in_body.discard(session.number)
             elif not self._show_bodies:
                 return
-        self._write(f"[{connection.id}] {line.direction.value}: {text}\n")
+        self._write(f"[{session.number}] {line.direction.value}: {text}\n")
 
-    def on_event(self, connection: Connection, kind: str, detail: str) -> None:
-        self._write(f"[{connection.id}] --- {kind} {detail}".rstrip() + " ---\n")
+    def on_event(self, session: SessionView, kind: str, detail: str) -> None:
+        self._write(f"[{session.number}] --- {kind} {detail}".rstrip() + " ---\n")
 
-    def on_message(self, connection: Connection, message: CapturedMessage) -> None:
-        self._in_body.discard(connection.id)
+    def on_message(self, session: SessionView, message: CapturedMessage) -> None:
+        self._in_body.discard(session.number)
         subject = _subject(message)
         recipients = ", ".join(f"<{address}>" for address in message.recipients)
         self._write(
-            f"[{connection.id}] accepted {len(message.raw)} bytes from <{message.mail_from}> "
+            f"[{session.number}] accepted {len(message.raw)} bytes from <{message.mail_from}> "
             f"to {recipients}; Subject: {subject}\n"
         )
 
-    def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
-        self._in_body.discard(connection.id)
-        self._write(f"[{connection.id}] closed\n")
+    def on_close(self, session: SessionView, record: SessionRecord) -> None:
+        self._in_body.discard(session.number)
+        self._write(f"[{session.number}] closed\n")
 
 
 class JsonLog(BaseObserver):
@@ -107,21 +105,21 @@ class JsonLog(BaseObserver):
     def __init__(self, output: LiveOutput) -> None:
         self._write = output.write
 
-    def on_event(self, connection: Connection, kind: str, detail: str) -> None:
+    def on_event(self, session: SessionView, kind: str, detail: str) -> None:
         if kind == "fault":
-            self._emit({"event": "fault", "connection": connection.id, "detail": detail})
+            self._emit({"event": "fault", "connection": session.number, "detail": detail})
 
-    def on_message(self, connection: Connection, message: CapturedMessage) -> None:
-        session = message.session
+    def on_message(self, session: SessionView, message: CapturedMessage) -> None:
+        info = message.session
         self._emit(
             {
                 "event": "message",
-                "connection": connection.id,
-                "session_id": session.session_id,
-                "listener": session.listener.value,
-                "user": session.user,
-                "auth_mechanism": session.auth_mechanism,
-                "tls_version": session.tls_version,
+                "connection": session.number,
+                "session_id": info.session_id,
+                "listener": info.listener.value,
+                "user": info.user,
+                "auth_mechanism": info.auth_mechanism,
+                "tls_version": info.tls_version,
                 "mail_from": message.mail_from,
                 "recipients": list(message.recipients),
                 "size": len(message.raw),
@@ -130,16 +128,17 @@ class JsonLog(BaseObserver):
             }
         )
 
-    def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
+    def on_close(self, session: SessionView, record: SessionRecord) -> None:
         self._emit(
             {
                 "event": "closed",
-                "connection": connection.id,
-                "session_id": connection.session_id,
-                "listener": connection.listener.value,
-                "peer": {"host": connection.peer[0], "port": connection.peer[1]},
-                "user": connection.conversation.user,
-                "messages": connection.conversation.messages_accepted,
+                "connection": session.number,
+                "session_id": session.session_id,
+                "listener": session.listener.value,
+                "peer": {"host": session.peer[0], "port": session.peer[1]},
+                "user": session.user,
+                "messages": session.messages_accepted,
+                "ended": record.ended.value,
             }
         )
 

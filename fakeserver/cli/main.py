@@ -33,8 +33,8 @@ from fakeserver.recordreplay.proxy import ProxyOptions, RecordedTranscript, Reco
 from fakeserver.recordreplay.replay import ReplayOptions, ReplayResult, ReplayServer
 from fakeserver.scripting.scenario import load_scenario
 from fakeserver.server.fake import FakeGmail, ServerOptions
-from fakeserver.server.state import Observer
-from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account, parse_account
+from fakeserver.server.observers import Observer
+from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.session.policy import Policy
 from fakeserver.transport.tls import CertificatePaths, load_or_create
 
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--record", type=Path, metavar="DIR", help="write one transcript per connection here"
     )
-    serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS")
+    serve.add_argument("--idle-timeout", type=float, metavar="SECONDS")
     serve.add_argument("--daily-quota", type=int, metavar="N", help="550 5.4.5 after N messages")
     serve.add_argument(
         "--rate-limit", type=int, metavar="N", help="421 4.3.0 at DATA past N per minute"
@@ -185,9 +185,9 @@ def _serve(arguments: argparse.Namespace) -> int:
     scenario = load_scenario(arguments.scenario) if arguments.scenario is not None else None
     if scenario is not None:  # what the command line says explicitly wins over the file
         keep = {"seed"} if arguments.seed is not None else set()
-        if arguments.idle_timeout != ServerOptions().idle_timeout_s:
+        if arguments.idle_timeout is not None:
             keep.add("idle_timeout_s")
-        options = scenario.server_options(options, keep=keep)
+        options = options.with_scenario(scenario, keep=keep)
     output = LiveOutput(sys.stdout)
     observer: Observer = (
         JsonLog(output) if arguments.json else HumanLog(output, show_bodies=arguments.show_bodies)
@@ -435,3 +435,19 @@ def _certs(arguments: argparse.Namespace) -> int:
     print(f"  server chain: {where.server_chain}")
     print(f"  keys (0600):  {where.server_key}, {where.ca_key}")
     return 0
+
+
+def parse_account(spec: str) -> Account:
+    """Parses ``USER:PASSWORD`` (the ``--account`` option).
+
+    The password is everything after the first colon, so it may contain colons.
+
+    Raises:
+        AccountError: the spec has no colon, or an empty user or password.
+    """
+    username, colon, password = spec.partition(":")
+    if not colon or not username.strip() or not password:
+        raise AccountError(
+            f"--account {spec!r}", "expected USER:PASSWORD, e.g. --account me@gmail.com:secret"
+        )
+    return Account(username.strip(), password)

@@ -18,8 +18,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from client.transcript import Transcript
-from fakeserver.server.state import BaseObserver, Connection
+from fakeserver.server.observers import BaseObserver
+from fakeserver.session.records import SessionRecord, SessionView
 
 __all__ = ["ConnectionWatcher", "error_line", "run_client"]
 
@@ -95,11 +95,11 @@ class ConnectionWatcher(BaseObserver):
         with self._changed:
             return self._changed.wait_for(lambda: self._open == 0, timeout_s)
 
-    def on_open(self, connection: Connection) -> None:
+    def on_open(self, session: SessionView) -> None:
         with self._changed:
             self._open += 1
 
-    def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
+    def on_close(self, session: SessionView, record: SessionRecord) -> None:
         with self._changed:
             self._open -= 1
             self._changed.notify_all()

@@ -44,11 +44,8 @@ Choices:
 from __future__ import annotations
 
 import concurrent.futures
-import enum
 import os
-import re
 import shlex
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -59,222 +56,13 @@ from client.transcript import write
 from fakeserver.errors import ConfigurationError
 from fakeserver.experiments.clientrun import ConnectionWatcher, error_line, run_client
 from fakeserver.experiments.matrix import Case
+from fakeserver.experiments.options import PASSWORD_VARIABLE, ClientCommand, ExperimentOptions
+from fakeserver.experiments.results import Report, RunResult, classify
 from fakeserver.server.fake import FakeGmail, ServerOptions
-from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
-from fakeserver.session.rules import Listener
+from fakeserver.session.accounts import Account
 from fakeserver.transport.tls import Certificates, generate
 
-__all__ = [
-    "PLACEHOLDERS",
-    "ClientCommand",
-    "Experiment",
-    "ExperimentOptions",
-    "Outcome",
-    "Report",
-    "RunResult",
-    "classify",
-    "error_line",
-]
-
-PLACEHOLDERS = (
-    "host",
-    "port",
-    "tls",
-    "cafile",
-    "user",
-    "password",
-    "timeout",
-    "transcript",
-    "smtps_port",
-    "submission_port",
-)
-"""What a client command may say in braces."""
-
-PASSWORD_VARIABLE = "SMTPRIG_PASSWORD"
-"""The environment variable that holds the password in the client's environment."""
-
-_NAMED = re.compile(r"([A-Za-z][\w.-]*)=(\S.*)", re.DOTALL)
-
-
-class Outcome(enum.Enum):
-    """What a client did with one case, best first."""
-
-    DELIVERED_ONCE = "delivered once"
-    RETRIED = "retried then delivered"
-    FAILED_CLEARLY = "failed with a clear error"
-    FAILED_SILENTLY = "failed silently"
-    DELIVERED_TWICE = "delivered twice"
-    HUNG = "hung (killed)"
-
-    @property
-    def label(self) -> str:
-        return self.value
-
-
-def classify(
-    *, killed: bool, exit_status: int | None, message: str, stored: int, connections: int
-) -> Outcome:
-    """The outcome of one run, from what can be observed of it.
-
-    Args:
-        killed: the client was still running at the case timeout.
-        exit_status: its exit status (None if killed).
-        message: what it wrote on standard error.
-        stored: messages the fake accepted.
-        connections: SMTP sessions the fake saw (a failed implicit-TLS handshake is none).
-    """
-    if killed:
-        return Outcome.HUNG
-    if stored >= 2:
-        return Outcome.DELIVERED_TWICE
-    if exit_status != 0:
-        return Outcome.FAILED_CLEARLY if message.strip() else Outcome.FAILED_SILENTLY
-    if stored == 0:
-        return Outcome.FAILED_SILENTLY
-    return Outcome.RETRIED if connections > 1 else Outcome.DELIVERED_ONCE
-
-
-@dataclass(frozen=True, slots=True)
-class ClientCommand:
-    """A client under test: a name for reports, and a command with placeholders."""
-
-    name: str
-    template: str
-
-    @classmethod
-    def parse(cls, text: str) -> ClientCommand:
-        """``NAME=COMMAND``, or a bare COMMAND named after its program (or script).
-
-        Raises:
-            ConfigurationError: the command is empty or uses an unknown placeholder.
-        """
-        named = _NAMED.fullmatch(text.strip())
-        if named is not None:
-            client = cls(named[1], named[2])
-        else:
-            words = _split(text)
-            # `python -u tool.py ...` is named tool: skip the interpreter and its options.
-            program = next(
-                (w for w in words if not (Path(w).name.startswith("python") or w[:1] == "-")),
-                "",
-            )
-            client = cls(Path(program).stem or "client", text)
-        program = client.argv(dict.fromkeys(PLACEHOLDERS, "x"))[0]  # fails now, not per case
-        if shutil.which(program) is None:
-            raise ConfigurationError(
-                f"--client {text!r}",
-                f"cannot find the program {program!r}; give its path or put it on PATH",
-            )
-        return client
-
-    def argv(self, values: dict[str, str]) -> list[str]:
-        """The command's words with the placeholders filled in."""
-        words = _split(self.template)
-        try:
-            return [word.format_map(values) for word in words]
-        except KeyError as error:
-            raise ConfigurationError(
-                f"--client {self.template!r}",
-                f"unknown placeholder {{{error.args[0]}}}; use "
-                + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS),
-            ) from None
-        except (ValueError, IndexError) as error:
-            raise ConfigurationError(
-                f"--client {self.template!r}",
-                f"{error}; write a literal brace as {{{{ or }}}}",
-            ) from None
-
-
-def _split(template: str) -> list[str]:
-    try:
-        words = shlex.split(template)
-    except ValueError as error:
-        raise ConfigurationError(f"--client {template!r}", f"cannot split it: {error}") from None
-    if not words:
-        raise ConfigurationError("--client", "the command is empty")
-    return words
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentOptions:
-    """How an experiment runs.
-
-    Attributes:
-        out_dir: where transcripts, outputs and the CA go.
-        case_timeout_s: a client still running after this long is hung, and killed.
-        client_timeout_s: the ``{timeout}`` given to clients.
-        settle_s: after the client exits, the longest wait for the fake's connections to end.
-        seed: seeds every case that does not set its own seed.
-        jobs: runs at a time.
-        user: the account's user name (``{user}``).
-        password: its password (``{password}``).
-    """
-
-    out_dir: Path
-    case_timeout_s: float = 12.0
-    client_timeout_s: float = 2.0
-    settle_s: float = 2.0
-    seed: int = 1
-    jobs: int = 2
-    user: str = DEFAULT_ACCOUNT.username
-    password: str = DEFAULT_ACCOUNT.password
-
-    def __post_init__(self) -> None:
-        for name in ("case_timeout_s", "client_timeout_s", "settle_s"):
-            if not getattr(self, name) > 0:
-                raise ConfigurationError(name, "must be a positive number of seconds")
-        if self.jobs < 1:
-            raise ConfigurationError("jobs", f"{self.jobs}: run at least one job at a time")
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """What one client did with one case.
-
-    Attributes:
-        client: the client's name.
-        case: the case's name.
-        outcome: the verdict.
-        stored: messages the fake accepted.
-        connections: SMTP sessions the fake saw.
-        exit_status: the client's exit status; None when it was killed.
-        duration_s: from start to exit (or kill).
-        message: the line of the client's standard error that says what went wrong
-            (:func:`error_line`), or ''.
-        reply_codes: per connection, the codes the fake sent.
-        notes: anything else worth knowing (scripted changes never used, server errors).
-        directory: where this run's files are.
-    """
-
-    client: str
-    case: str
-    outcome: Outcome
-    stored: int
-    connections: int
-    exit_status: int | None
-    duration_s: float
-    message: str
-    reply_codes: tuple[tuple[int, ...], ...]
-    notes: tuple[str, ...]
-    directory: Path
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """Every run of an experiment, in matrix order (case by case, client by client)."""
-
-    clients: tuple[ClientCommand, ...]
-    cases: tuple[Case, ...]
-    runs: tuple[RunResult, ...]
-    options: ExperimentOptions
-    duration_s: float
-
-    def result(self, client: str, case: str) -> RunResult:
-        """The run of ``client`` on ``case``; KeyError if there is none."""
-        for run in self.runs:
-            if run.client == client and run.case == case:
-                return run
-        raise KeyError((client, case))
+__all__ = ["Experiment"]
 
 
 @dataclass(slots=True)
@@ -330,12 +118,10 @@ class Experiment:
             stale.unlink(missing_ok=True)  # a previous run's transcripts would mislead
         seed = case.scenario.seed if case.scenario.seed is not None else options.seed
         account = Account(options.user, options.password)
-        server_options = case.scenario.server_options(
-            # Not strict: an unknown command is the client's behaviour to report, not an error.
-            ServerOptions(
-                accounts=(account,), certificates=self.certificates, strict=False, seed=seed
-            )
-        )
+        # Not strict: an unknown command is the client's behaviour to report, not an error.
+        server_options = ServerOptions(
+            accounts=(account,), certificates=self.certificates, strict=False, seed=seed
+        ).with_scenario(case.scenario)
         watcher = ConnectionWatcher()
         with FakeGmail(server_options, observers=[watcher]) as gmail:
             gmail.reseed(seed)
@@ -380,7 +166,7 @@ class Experiment:
     def _values(
         self, gmail: FakeGmail, case: Case, cafile: Path, directory: Path
     ) -> dict[str, str]:
-        host, port = gmail.smtps if case.listener is Listener.SMTPS else gmail.submission
+        host, port = gmail.smtps if case.listener.implicit_tls else gmail.submission
         return {
             "host": host,
             "port": str(port),

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from client.tls_mode import TLSMode
+from fakeserver.personas.model import Listener
 from fakeserver.scripting.scenario import (
     Locator,
     Scenario,
@@ -47,7 +49,6 @@ from fakeserver.scripting.scenario import (
     parse_toml,
     read_toml_text,
 )
-from fakeserver.session.rules import Listener
 
 __all__ = ["CASE_KEYS", "LISTENERS", "Case", "default_matrix", "load_matrix", "parse_matrix"]
 
@@ -79,7 +80,7 @@ class Case:
     @property
     def tls(self) -> str:
         """How the client should start TLS on this case's port: the ``{tls}`` placeholder."""
-        return "implicit" if self.listener is Listener.SMTPS else "starttls"
+        return (TLSMode.IMPLICIT if self.listener.implicit_tls else TLSMode.STARTTLS).value
 
 
 def default_matrix() -> list[Case]:

@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from fakeserver.experiments.experiment import Outcome, Report, RunResult
+from fakeserver.experiments.results import Outcome, Report, RunResult
 
 __all__ = ["markdown_table", "summary", "to_html", "to_json"]
 

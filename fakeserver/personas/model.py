@@ -1,17 +1,14 @@
-"""Personas: what a fake server says, as data.
+"""Personas: what a fake server says and how it behaves, as values.
 
-A persona is a frozen :class:`Persona` loaded from a TOML file (``personas/gmail.toml`` is the
-one shipped). It holds no SMTP logic: the rules that pick a reply live in
-:mod:`fakeserver.session.rules`, which names replies by :class:`Situation`, never by code.
+A :class:`Persona` is frozen data, loaded from a TOML file by :mod:`fakeserver.personas.loader`
+(``gmail.toml`` beside this module is the model). It holds no SMTP logic: the session
+(:mod:`fakeserver.session`) picks a reply by :class:`Situation`, never by code, and reads the
+provider's ways from :class:`Behaviour`, so a provider that allows AUTH in clear text or
+waits before its errors is a different file, not a different branch in the code.
 
-Invariants, checked when a persona is loaded so that a bad file fails at start-up with a
-message that says what to change:
-
-- every :class:`Situation` has exactly one reply, and the file names no other;
-- every reply renders to valid RFC 5321 §4.2 reply lines: a three-digit code, an enhanced
-  status code in RFC 3463 shape, ``-`` on every line but the last, and only the documented
-  ``{fields}``. The status class is not forced to match the code's first digit, because
-  Gmail's own catalogue breaks that rule (``454 5.5.1 STARTTLS may not be repeated.``).
+Rendering follows the persona's house style: each paragraph of a reply is word-wrapped at
+``wrap_width``; a paragraph that starts with a space is kept verbatim (Gmail's help-URL lines);
+a tagged reply ends with the persona's tag (Gmail: ``<session-id> - gsmtp``).
 """
 
 from __future__ import annotations
@@ -19,30 +16,44 @@ from __future__ import annotations
 import enum
 import random
 import re
-import string
 import textwrap
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any, TypeVar
 
-from fakeserver.errors import PersonaError
-
-__all__ = ["FIELDS", "Persona", "ReplyTemplate", "Situation", "load_persona"]
+__all__ = [
+    "FIELDS",
+    "Behaviour",
+    "Listener",
+    "Persona",
+    "ReplyTemplate",
+    "Situation",
+    "render_lines",
+]
 
 FIELDS = frozenset(
     {"hostname", "session_id", "client_ip", "timestamp", "address", "argument", "size_limit"}
 )
 """The ``{fields}`` a reply template may use."""
 
-_T = TypeVar("_T")
-
 _UNSAFE_ON_THE_WIRE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 """Characters a reply never carries: controls (a bare CR or LF would end the reply line early)
 and lone surrogates (undecodable client bytes, which cannot be encoded to send back)."""
-_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+
+
+class Listener(enum.StrEnum):
+    """The kinds of port a fake server listens on, named after Gmail's."""
+
+    SMTPS = "smtps"
+    """Implicit TLS, like port 465."""
+    SUBMISSION = "submission"
+    """STARTTLS, like port 587."""
+    PLAIN = "plain"
+    """Like port 25 on smtp.gmail.com, which behaves like 587 (replies.md, scope)."""
+
+    @property
+    def implicit_tls(self) -> bool:
+        """TLS from the first byte; on the other ports, TLS starts with STARTTLS."""
+        return self is Listener.SMTPS
 
 
 class Situation(enum.StrEnum):
@@ -134,8 +145,34 @@ class ReplyTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class Behaviour:
+    """How a provider behaves where providers differ in more than their words.
+
+    Each is read from the persona file's ``[behaviour]`` table; Gmail's values are one set of them.
+
+    Attributes:
+        requires_tls: on a STARTTLS port, AUTH and the mail transaction are refused with the
+            persona's ``tls_required`` reply until TLS is up (Gmail, SES); False lets them run in
+            clear text (SendGrid).
+        helo_after_tls: HELO is accepted after STARTTLS, not only EHLO.
+        bare_paths: ``MAIL FROM:`` and ``RCPT TO:`` are accepted without angle brackets (SES,
+            SendGrid); Gmail answers them with its syntax error.
+        error_delay_s: seconds the server waits before every 4xx or 5xx reply (Microsoft 365
+            waits about 5); the server's options can turn the wait off.
+        idle_timeout_s: silence after which the server sends ``idle_timeout`` and closes, unless
+            the server's options set another.
+    """
+
+    requires_tls: bool
+    helo_after_tls: bool
+    bare_paths: bool
+    error_delay_s: float
+    idle_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Persona:
-    """A server's identity and its whole reply catalogue.
+    """A server's identity, its behaviour and its whole reply catalogue.
 
     Attributes:
         name: short name (the TOML file's stem).
@@ -147,6 +184,8 @@ class Persona:
         max_recipients: RCPTs accepted per message.
         command_line_limit: longest command line accepted, CRLF included, in octets.
         sasl_response_limit: longest SASL response line (after a 334), CRLF included.
+        listeners: the kinds of port the provider has.
+        behaviour: how it behaves where providers differ.
         session_id_pools: the server-pool prefixes session ids are drawn from.
         session_id_cells: the cell tags session ids end with.
         replies: the catalogue.
@@ -161,6 +200,8 @@ class Persona:
     max_recipients: int
     command_line_limit: int
     sasl_response_limit: int
+    listeners: tuple[Listener, ...]
+    behaviour: Behaviour
     session_id_pools: tuple[str, ...]
     session_id_cells: tuple[str, ...]
     replies: Mapping[Situation, ReplyTemplate]
@@ -219,156 +260,6 @@ def render_lines(persona: Persona, template: ReplyTemplate, fields: Mapping[str,
         f"{template.code}{' ' if index == last else '-'}{status}{text}\r\n".encode()
         for index, text in enumerate(text_lines)
     )
-
-
-def load_persona(source: str | Path = "gmail") -> Persona:
-    """Loads a persona by the name of a shipped one, or from a TOML file.
-
-    Args:
-        source: the name of a shipped persona (``"gmail"``, today's; ``"gmail-2024"``, as
-            it answered until mid-2024), or a path to a TOML file in the same layout as
-            ``fakeserver/personas/gmail.toml``. A file may start with
-            ``extends = "gmail"`` and then give only what differs.
-
-    Raises:
-        PersonaError: the file is missing, is not valid TOML, or breaks an invariant of the
-            module docstring; the message names the entry and what to change.
-    """
-    if isinstance(source, Path) or source.endswith(".toml"):
-        path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise PersonaError(str(path), f"cannot read it: {error.strerror}") from error
-        origin = str(path)
-    else:
-        shipped = resources.files("fakeserver") / "personas" / f"{source}.toml"
-        if not shipped.is_file():
-            raise PersonaError(source, "no shipped persona has that name; try 'gmail'")
-        text = shipped.read_text(encoding="utf-8")
-        origin = f"personas/{source}.toml"
-    return _build(origin, _resolve(origin, text, depth=0))
-
-
-def _resolve(origin: str, text: str, *, depth: int) -> dict[str, Any]:
-    """Parses a persona file and, if it ``extends`` another, lays it over that one."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PersonaError(origin, f"not valid TOML: {error}") from error
-    base_name = data.pop("extends", None)
-    if base_name is None:
-        return data
-    if not isinstance(base_name, str) or depth > 4:
-        raise PersonaError(origin, "extends must name a shipped persona, at most 4 deep")
-    base_file = resources.files("fakeserver") / "personas" / f"{base_name}.toml"
-    if not base_file.is_file():
-        raise PersonaError(origin, f"extends {base_name!r}, which is not a shipped persona")
-    base = _resolve(f"personas/{base_name}.toml", base_file.read_text("utf-8"), depth=depth + 1)
-    for table in ("persona", "session_id"):
-        base.setdefault(table, {}).update(data.get(table, {}))
-    replies = base.setdefault("replies", {})
-    for key, entry in data.get("replies", {}).items():
-        # An overlay entry changes only the fields it names.
-        replies[key] = {**replies.get(key, {}), **entry}
-    return base
-
-
-def _build(origin: str, data: Mapping[str, Any]) -> Persona:
-    table = _table(origin, data, "persona")
-    ids = _table(origin, data, "session_id")
-    replies_table = _table(origin, data, "replies")
-    unknown = sorted(set(replies_table) - set(Situation))
-    if unknown:
-        known = sorted(str(situation) for situation in Situation)
-        raise PersonaError(origin, f"unknown replies {unknown}; known: {known}")
-    missing = sorted(str(situation) for situation in set(Situation) - set(replies_table))
-    if missing:
-        raise PersonaError(origin, f"replies missing for {missing}")
-    persona = Persona(
-        name=_get(origin, table, "name", str),
-        description=_get(origin, table, "description", str),
-        hostname=_get(origin, table, "hostname", str),
-        tag=_get(origin, table, "tag", str),
-        wrap_width=_get(origin, table, "wrap_width", int),
-        size_limit=_get(origin, table, "size_limit", int),
-        max_recipients=_get(origin, table, "max_recipients", int),
-        command_line_limit=_get(origin, table, "command_line_limit", int),
-        sasl_response_limit=_get(origin, table, "sasl_response_limit", int),
-        session_id_pools=tuple(_get(origin, ids, "pools", list)),
-        session_id_cells=tuple(_get(origin, ids, "cells", list)),
-        replies={
-            Situation(key): _reply(f"{origin} [replies.{key}]", entry)
-            for key, entry in replies_table.items()
-        },
-    )
-    _check_template_fields(origin, "persona.tag", persona.tag)
-    for situation, template in persona.replies.items():
-        try:
-            render_lines(persona, template, dict.fromkeys(FIELDS, "x"))
-        except (KeyError, ValueError, IndexError) as error:
-            where = f"{origin} [replies.{situation}]"
-            raise PersonaError(where, f"cannot render: {error}") from error
-    return persona
-
-
-def _reply(where: str, entry: Any) -> ReplyTemplate:
-    if not isinstance(entry, dict):
-        raise PersonaError(where, "must be a table with code, lines and evidence")
-    allowed = {"code", "status", "lines", "tagged", "close", "evidence"}
-    extra = sorted(set(entry) - allowed)
-    if extra:
-        raise PersonaError(where, f"unknown keys {extra}; allowed: {sorted(allowed)}")
-    code = _get(where, entry, "code", int)
-    if not 200 <= code <= 599:
-        raise PersonaError(where, f"code {code} is not a reply code (200-599)")
-    status = entry.get("status")
-    if status is not None and (not isinstance(status, str) or not _STATUS.fullmatch(status)):
-        raise PersonaError(where, f"status {status!r} is not an RFC 3463 code like '5.7.8'")
-    lines = _get(where, entry, "lines", list)
-    if not lines or not all(isinstance(line, str) for line in lines):
-        raise PersonaError(where, "lines must be a non-empty list of strings")
-    for line in lines:
-        _check_template_fields(where, "lines", line)
-        if "\r" in line or "\n" in line:
-            raise PersonaError(where, "a line may not contain CR or LF; add another line")
-    return ReplyTemplate(
-        code=code,
-        status=status,
-        paragraphs=tuple(lines),
-        tagged=_get(where, entry, "tagged", bool, default=True),
-        closes=_get(where, entry, "close", bool, default=False),
-        evidence=_get(where, entry, "evidence", str),
-    )
-
-
-def _check_template_fields(where: str, key: str, template: str) -> None:
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as error:
-        raise PersonaError(where, f"{key}: {error} in {template!r}") from error
-    unknown = sorted(names - FIELDS)
-    if unknown:
-        raise PersonaError(where, f"{key}: unknown fields {unknown}; allowed: {sorted(FIELDS)}")
-
-
-def _table(origin: str, data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key)
-    if not isinstance(value, dict):
-        raise PersonaError(origin, f"missing the [{key}] table")
-    return value
-
-
-def _get(
-    where: str, table: Mapping[str, Any], key: str, kind: type[_T], default: _T | None = None
-) -> _T:
-    value = table.get(key, default)
-    if value is None:
-        raise PersonaError(where, f"missing {key!r}")
-    # bool is an int subclass; a code of `true` must not pass as 1.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise PersonaError(where, f"{key!r} must be {kind.__name__}, not {type(value).__name__}")
-    return value
 
 
 def _wire_safe(value: object) -> object:

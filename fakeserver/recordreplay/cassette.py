@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from client import TLSMode
+from client.tls_mode import TLSMode
 from client.transcript import Transcript, read, write
 from fakeserver.errors import ConfigurationError
 from fakeserver.recordreplay.linestream import LineStream

@@ -48,7 +48,8 @@ from client.transcript.compare import Mismatch, TranscriptMismatch
 from client.transcript.normalise import NORMALISERS, Normaliser
 from fakeserver._waiting import wait_for_count, wait_until
 from fakeserver.errors import ConfigurationError
-from fakeserver.personas.model import Persona, Situation, load_persona
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Persona, Situation
 from fakeserver.recordreplay.linestream import (
     LineStream,
     bdat_size,

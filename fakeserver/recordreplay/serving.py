@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from client import TLSMode
+from client.tls_mode import TLSMode
 from fakeserver.errors import ConfigurationError
 from fakeserver.recordreplay.linestream import LineStream
 from fakeserver.transport.loop import BACKLOG, Address, LoopThread, bind

@@ -49,14 +49,14 @@ The same ``[[step]]`` tables make up a case of an experiment matrix
 from __future__ import annotations
 
 import typing
-from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fakeserver.errors import ScriptError
 from fakeserver.personas.model import Situation
-from fakeserver.scripting.faults import FAULTS, AbortHandshake, Disconnect, Fault, TLSCertificate
-from fakeserver.scripting.script import ALIASES, Script, Step
+from fakeserver.scripting.faults import Fault
+from fakeserver.scripting.script import ALIASES, Script, Step, plan_kind, steps_for
 from fakeserver.scripting.tomlfile import (
     Locator,
     ScenarioError,
@@ -66,7 +66,6 @@ from fakeserver.scripting.tomlfile import (
     parse_toml,
     read_toml_text,
 )
-from fakeserver.server.fake import ServerOptions
 
 __all__ = [
     "SCENARIO_KEYS",
@@ -91,8 +90,6 @@ STEP_KEYS = ("on", "times", "nth", "matching", "probability", "reply", "replies"
 ReplySpec = str | tuple[int, str | None, str]
 """A reply as written: a situation name or raw lines, or ``(code, status, text)``."""
 
-_TLS_FAULTS = (TLSCertificate, AbortHandshake)
-
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -113,7 +110,7 @@ class Rule:
     steps: tuple[Step, ...]
     reply: ReplySpec | None = None
     replies: tuple[ReplySpec, ...] = ()
-    faults: tuple[Fault, ...] = ()
+    faults: tuple[Fault[Any], ...] = ()
     times: int | None = None
     nth: int | None = None
     matching: str | None = None
@@ -164,15 +161,6 @@ class Scenario:
             script.reseed(self.seed)
         for rule in self.rules:
             rule.apply(script)
-
-    def server_options(self, options: ServerOptions, *, keep: Container[str] = ()) -> ServerOptions:
-        """``options`` with the file's settings, except the fields named in ``keep``."""
-        changes: dict[str, object] = {}
-        if self.seed is not None and "seed" not in keep:
-            changes["seed"] = self.seed
-        if self.idle_timeout_s is not None and "idle_timeout_s" not in keep:
-            changes["idle_timeout_s"] = self.idle_timeout_s
-        return options.replace(**changes) if changes else options
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -303,38 +291,23 @@ def _reply(value: object, where: Locator, line: int | None) -> ReplySpec:
 
 def _faults(
     items: object, steps: tuple[Step, ...], where: Locator, line: int | None
-) -> tuple[Fault, ...]:
+) -> tuple[Fault[Any], ...]:
     if not isinstance(items, list):
         raise where.error(line, '`faults` must be an array: ["stall"] or [{fault = "delay", ...}]')
     faults = tuple(fault_from(item, where, line) for item in items)
     for fault in faults:
-        allowed = _steps_for(fault)
-        wrong = [step.value for step in steps if step not in allowed]
+        wrong = [step.value for step in steps if plan_kind(step) is not fault.shapes]
         if wrong:
-            name = _fault_name(type(fault))
+            allowed = ", ".join(sorted(step.value for step in steps_for(fault.shapes)))
             raise where.error(
                 line,
-                f"fault {name!r} does nothing at {', '.join(wrong)}; use it on "
-                f"{', '.join(sorted(step.value for step in allowed))}",
+                f"fault {fault.name!r} does nothing at {', '.join(wrong)}; use it on {allowed}",
             )
     return faults
 
 
-def _steps_for(fault: Fault) -> frozenset[Step]:
-    if isinstance(fault, _TLS_FAULTS):
-        return frozenset({Step.TLS})
-    if isinstance(fault, Disconnect):
-        return frozenset({Step.BODY})
-    # What is left (REPLY_FAULTS) changes how a reply is written: any step with a reply.
-    return frozenset(Step) - {Step.TLS, Step.BODY}
-
-
 def _names(kind: type[Step]) -> str:
     return ", ".join(item.value for item in kind)
-
-
-def _fault_name(kind: type[Fault]) -> str:
-    return next(name for name, value in FAULTS.items() if value is kind)
 
 
 def _arguments(spec: ReplySpec) -> tuple[str] | tuple[int, str | None, str]:

@@ -36,14 +36,25 @@ import enum
 import random
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fakeserver.errors import ScriptError
-from fakeserver.personas.model import Persona, ReplyTemplate, Situation, render_lines
-from fakeserver.scripting.faults import Fault
+from fakeserver.personas.model import ReplyTemplate, Situation
+from fakeserver.scripting.faults import Fault, PlanKind
 
-__all__ = ["ALIASES", "Action", "Expectation", "RawReply", "Script", "ScriptedReply", "Step"]
+__all__ = [
+    "ALIASES",
+    "Action",
+    "Expectation",
+    "RawReply",
+    "Script",
+    "ScriptedReply",
+    "Step",
+    "plan_kind",
+    "steps_for",
+]
 
 
 class Step(enum.StrEnum):
@@ -75,6 +86,15 @@ class Step(enum.StrEnum):
     """A TLS handshake, on the implicit-TLS port or after STARTTLS (for TLS faults)."""
 
 
+def plan_kind(step: Step) -> PlanKind:
+    """What the faults of ``step`` shape: the TLS handshake, the incoming body, or a reply."""
+    if step is Step.TLS:
+        return PlanKind.HANDSHAKE
+    if step is Step.BODY:
+        return PlanKind.BODY
+    return PlanKind.REPLY
+
+
 ALIASES = {
     "quota_exceeded": Situation.DAILY_QUOTA,
     "too_big": Situation.MESSAGE_TOO_BIG,
@@ -104,14 +124,7 @@ class Action:
     """What a script asks of one occurrence of a step: another reply, faults, or both."""
 
     reply: ScriptedReply | None = None
-    faults: tuple[Fault, ...] = ()
-
-
-def reply_code(reply: ScriptedReply, templates: Mapping[Situation, ReplyTemplate]) -> int:
-    """The reply code a scripted reply sends."""
-    if isinstance(reply, Situation):
-        return templates[reply].code
-    return reply.code
+    faults: tuple[Fault[Any], ...] = ()
 
 
 @dataclass(slots=True)
@@ -125,7 +138,7 @@ class Expectation:
     nth: int | None = None
     probability: float = 1.0
     sequence: list[ScriptedReply] = field(default_factory=list)
-    faults: tuple[Fault, ...] = ()
+    faults: tuple[Fault[Any], ...] = ()
     seen: int = 0
     used: int = 0
 
@@ -136,9 +149,21 @@ class Expectation:
         self.sequence = [_parse_reply(reply, status, text)]
         return self
 
-    def fault(self, *faults: Fault) -> Expectation:
+    def fault(self, *faults: Fault[Any]) -> Expectation:
         """Makes the step misbehave (see :mod:`~fakeserver.scripting.faults`); combines with a
-        reply."""
+        reply.
+
+        Raises:
+            ScriptError: a fault that does nothing at this step (a TLS fault on ``rcpt``...).
+        """
+        kind = plan_kind(self.step)
+        for fault in faults:
+            if fault.shapes is not kind:
+                raise ScriptError(
+                    f"on({self.step.value!r}).fault({fault!r})",
+                    f"{fault.name!r} shapes {fault.shapes.value}; this step has {kind.value}; "
+                    f"use it on {', '.join(step.value for step in steps_for(fault.shapes))}",
+                )
         self.faults = (*self.faults, *faults)
         return self
 
@@ -269,6 +294,22 @@ class Script:
                 if item.unmet
             ]
 
+    @property
+    def expectations(self) -> list[Expectation]:
+        """The expectations in the order they were added (the first that fires wins), with
+        their counters: ``seen`` (matching occurrences), ``used`` (changed ones), ``unmet``."""
+        with self._lock:
+            return list(self._expectations)
+
+    def remove(self, expectation: Expectation) -> bool:
+        """Forgets one expectation; returns whether it was there."""
+        with self._lock:
+            for index, item in enumerate(self._expectations):
+                if item is expectation:
+                    del self._expectations[index]
+                    return True
+        return False
+
     def clear(self) -> None:
         with self._lock:
             self._expectations.clear()
@@ -325,24 +366,6 @@ def _describe(
     return f"on({', '.join(parts)})"
 
 
-def render(persona: Persona, reply: ScriptedReply, fields: Mapping[str, object]) -> bytes:
-    """The wire bytes of a scripted reply, in ``persona``'s house style where it has one."""
-    if isinstance(reply, Situation):
-        return persona.render(reply, fields)
-    if isinstance(reply, RawReply):
-        return b"".join(line.encode("utf-8") + b"\r\n" for line in reply.lines)
-    return render_lines(persona, reply, fields)
-
-
-def is_failure(persona: Persona, reply: ScriptedReply) -> bool:
-    """Whether a scripted reply refuses the command (4xx or 5xx)."""
-    return reply_code(reply, persona.replies) >= 400
-
-
-def closes(persona: Persona, reply: ScriptedReply) -> bool:
-    """Whether the server closes after a scripted reply."""
-    if isinstance(reply, Situation):
-        return persona.replies[reply].closes
-    if isinstance(reply, RawReply):
-        return reply.code == 421  # RFC 5321 §3.8: 421 announces the close
-    return reply.closes
+def steps_for(kind: PlanKind) -> list[Step]:
+    """The steps whose faults shape ``kind`` of plan."""
+    return [step for step in Step if plan_kind(step) is kind]

@@ -19,6 +19,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from fakeserver.errors import ScriptError
 from fakeserver.scripting.faults import FAULTS, Fault
@@ -109,7 +110,7 @@ def parse_toml(text: str, source: str) -> dict[str, typing.Any]:
         raise ScenarioError(source, line, f"not valid TOML: {error}") from error
 
 
-def fault_from(item: object, where: Locator, line: int | None) -> Fault:
+def fault_from(item: object, where: Locator, line: int | None) -> Fault[Any]:
     """A fault from its name (no arguments) or a ``{fault = NAME, field = value...}`` table."""
     table = {"fault": item} if isinstance(item, str) else item
     if not isinstance(table, dict) or "fault" not in table:
@@ -118,7 +119,9 @@ def fault_from(item: object, where: Locator, line: int | None) -> Fault:
     kind = FAULTS.get(name) if isinstance(name, str) else None
     if kind is None:
         raise where.error(line, f"unknown fault {name!r}; use one of {', '.join(FAULTS)}")
-    hints = typing.get_type_hints(kind)
+    parameters = dataclasses.fields(typing.cast(Any, kind))
+    every_hint = typing.get_type_hints(kind)
+    hints = {parameter.name: every_hint[parameter.name] for parameter in parameters}
     arguments: dict[str, object] = {}
     for key, value in table.items():
         if key == "fault":
@@ -135,14 +138,14 @@ def fault_from(item: object, where: Locator, line: int | None) -> Fault:
                 line, f"fault {name!r}: {key} must be {describe(hints[key])}, not {value!r}"
             ) from None
     required = [
-        field.name
-        for field in dataclasses.fields(kind)
-        if field.default is dataclasses.MISSING and field.name not in arguments
+        parameter.name
+        for parameter in parameters
+        if parameter.default is dataclasses.MISSING and parameter.name not in arguments
     ]
     if required:
         needs = ", ".join(f"{field} ({describe(hints[field])})" for field in required)
         raise where.error(line, f"fault {name!r} needs {needs}")
-    return kind(**arguments)  # type: ignore[arg-type]
+    return kind(**arguments)
 
 
 def _convert(value: object, hint: object) -> object:

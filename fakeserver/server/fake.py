@@ -14,98 +14,39 @@ class, the ``fakeserver serve`` command and the pytest plugin.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from client.transcript import Transcript
+from client.transcript.text import Transcript
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
-from fakeserver.personas.model import Persona, load_persona
-from fakeserver.scripting.faults import AbortHandshake, TLSCertificate
-from fakeserver.scripting.script import Script, Step
-from fakeserver.server.outbox import CapturedMessage, Outbox
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Listener, Persona
+from fakeserver.scripting.script import Script
+from fakeserver.server.observers import Observer
+from fakeserver.server.options import ServerOptions
+from fakeserver.server.outbox import Outbox
 from fakeserver.server.sessions import SessionList
-from fakeserver.server.state import Observer, ServerCore
+from fakeserver.server.state import ServerState
 from fakeserver.server.transcript_files import TranscriptFiles
-from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account, Accounts
-from fakeserver.session.policy import Policy
-from fakeserver.session.rules import Listener
+from fakeserver.session.accounts import Accounts
+from fakeserver.session.policy import Usage
+from fakeserver.session.records import CapturedMessage
+from fakeserver.session.session import SessionSetup, handshake_plan
+from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
 from fakeserver.transport.lifecycle import Lifecycle
-from fakeserver.transport.runner import Address, ListenerSpec, Runner
+from fakeserver.transport.loop import Address
+from fakeserver.transport.runner import Runner
 from fakeserver.transport.tls import (
-    Certificates,
     client_context,
     default_certificates,
-    fault_context,
+    plan_handshakes,
     server_context,
 )
 
 __all__ = ["FakeGmail", "ServerOptions"]
-
-
-@dataclass(frozen=True, slots=True)
-class ServerOptions:
-    """How a fake Gmail is set up. Every field has a safe default.
-
-    Attributes:
-        host: the address to listen on; loopback unless you mean otherwise.
-        smtps_port: implicit-TLS port (like 465); 0 picks a free one.
-        submission_port: STARTTLS port (like 587); 0 picks a free one.
-        plain_port: an extra port like 25 (which at Gmail behaves like 587), or None.
-        accounts: who may log in.
-        persona: the persona's name, a path to a persona TOML file, or a loaded Persona.
-        policy: optional Gmail behaviours (daily quota, rate limit, login limit).
-        certificates: the CA and server certificate; None uses a per-process in-memory one.
-        maildir: also store accepted messages in this Maildir.
-        idle_timeout_s: silence after which the server sends 451 4.4.2 and closes
-            (Gmail: 10 to 15 minutes).
-        record_transcripts: keep a transcript of every connection in ``transcripts``.
-        record_dir: also write each connection's transcript into this directory.
-        strict: a command Gmail does not know is an error that ``check()`` raises, since
-            it is usually a bug in the client under test.
-        seed: seeds the session-id generator, for repeatable runs.
-    """
-
-    host: str = "127.0.0.1"
-    smtps_port: int = 0
-    submission_port: int = 0
-    plain_port: int | None = None
-    accounts: Sequence[Account] = (DEFAULT_ACCOUNT,)
-    persona: str | Path | Persona = "gmail"
-    policy: Policy = field(default_factory=Policy)
-    certificates: Certificates | None = None
-    maildir: Path | None = None
-    idle_timeout_s: float = 600.0
-    record_transcripts: bool = True
-    record_dir: Path | None = None
-    strict: bool = True
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        # A tuple keeps the options hashable, so the pytest plugin can share servers.
-        object.__setattr__(self, "accounts", tuple(self.accounts))
-        if not self.idle_timeout_s > 0:
-            raise ConfigurationError(
-                "idle_timeout_s", f"{self.idle_timeout_s} must be a positive number of seconds"
-            )
-
-    def replace(self, **changes: object) -> ServerOptions:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
-
-    def listener_specs(self) -> list[ListenerSpec]:
-        specs = [
-            ListenerSpec(Listener.SMTPS, self.host, self.smtps_port),
-            ListenerSpec(Listener.SUBMISSION, self.host, self.submission_port),
-        ]
-        if self.plain_port is not None:
-            specs.append(ListenerSpec(Listener.PLAIN, self.host, self.plain_port))
-        return specs
 
 
 class FakeGmail(Lifecycle):
@@ -123,27 +64,46 @@ class FakeGmail(Lifecycle):
         self.persona = _persona(self.options.persona)
         self.certificates = self.options.certificates or default_certificates()
         self.outbox = Outbox(maildir=self.options.maildir)
+        behaviour = self.persona.behaviour
+        script = Script()
         # A context of its own, so that its TLS faults touch no other server.
         tls_context = server_context(self.certificates)
-        tls_context.sni_callback = self._on_handshake
         watchers = list(observers)
         if self.options.record_dir is not None:
             watchers.append(TranscriptFiles(self.options.record_dir))
-        self._core = ServerCore(
+        setup = SessionSetup(
             persona=self.persona,
             accounts=Accounts(self.options.accounts),
             policy=self.options.policy,
-            outbox=self.outbox,
-            tls_context=tls_context,
-            idle_timeout_s=self.options.idle_timeout_s,
+            usage=Usage(time.time),
+            script=script,
+            clock=time.time,
             record_transcripts=self.options.record_transcripts
             or self.options.record_dir is not None,
-            script=Script(),
+            error_delay_s=behaviour.error_delay_s if self.options.error_delays else 0.0,
+        )
+        idle_timeout_s = self.options.idle_timeout_s or behaviour.idle_timeout_s
+        self._state = state = ServerState(
+            setup=setup,
+            outbox=self.outbox,
+            idle_timeout_s=idle_timeout_s,
             strict=self.options.strict,
             observers=watchers,
             seed=self.options.seed,
         )
-        self._runner = Runner(self._core, self.options.listener_specs())
+        plan_handshakes(
+            tls_context,
+            self.certificates,
+            lambda server_name: handshake_plan(script, server_name),
+            self._state.report_error,
+        )
+        self._specs = self.options.listener_specs(self.persona)
+        self._runner = Runner(
+            self._specs,
+            lambda listener, loop: ProtocolFactory(state, listener, tls_context, loop),
+            tls_context=tls_context,
+            idle_timeout_s=idle_timeout_s,
+        )
         self._addresses: dict[Listener, Address] = {}
         self.started_in_s: float | None = None
 
@@ -154,8 +114,7 @@ class FakeGmail(Lifecycle):
         started = time.perf_counter()
         bound = self._runner.start()
         self._addresses = {
-            spec.listener: address
-            for spec, address in zip(self.options.listener_specs(), bound, strict=True)
+            spec.listener: address for spec, address in zip(self._specs, bound, strict=True)
         }
         self.started_in_s = time.perf_counter() - started
         return self
@@ -208,7 +167,7 @@ class FakeGmail(Lifecycle):
     @property
     def transcripts(self) -> list[Transcript]:
         """Transcripts of the connections closed so far (AUTH payloads redacted)."""
-        return self._core.transcripts
+        return self._state.transcripts
 
     def wait_for_transcripts(self, count: int = 1, timeout_s: float = 5.0) -> list[Transcript]:
         """Waits until ``count`` connections have closed and returns their transcripts.
@@ -219,13 +178,13 @@ class FakeGmail(Lifecycle):
         Raises:
             TimeoutError: fewer connections closed within ``timeout_s``.
         """
-        self._core.wait_for_sessions(count, timeout_s)
-        return self._core.transcripts
+        self._state.wait_for_sessions(count, timeout_s)
+        return self._state.transcripts
 
     @property
     def sessions(self) -> SessionList:
         """What the client did on each closed connection, with assertions on it."""
-        return self._core.sessions
+        return self._state.sessions
 
     def wait_for_sessions(self, count: int = 1, timeout_s: float = 5.0) -> SessionList:
         """Waits until ``count`` connections have closed; see :mod:`fakeserver.server.sessions`.
@@ -233,17 +192,17 @@ class FakeGmail(Lifecycle):
         Raises:
             TimeoutError: fewer connections closed within ``timeout_s``.
         """
-        return self._core.wait_for_sessions(count, timeout_s)
+        return self._state.wait_for_sessions(count, timeout_s)
 
     @property
     def script(self) -> Script:
         """Scripted replies for this server: ``gmail.script.on("rcpt", nth=2).reply(...)``."""
-        return self._core.script
+        return self._state.setup.script
 
     @property
     def errors(self) -> list[BaseException]:
         """Errors raised inside the server thread so far."""
-        return self._core.errors
+        return self._state.errors
 
     def check(self) -> None:
         """Re-raises, in the calling thread, what went wrong for this test.
@@ -255,19 +214,19 @@ class FakeGmail(Lifecycle):
         Raises:
             ServerThreadError: with every problem in its ``errors`` list.
         """
-        errors = self._core.take_errors()
-        unmet = self._core.script.unmet()
+        errors = self._state.take_errors()
+        unmet = self._state.setup.script.unmet()
         if unmet:
             errors.append(UnmetExpectation(unmet))
-            self._core.script.clear()
+            self._state.setup.script.clear()
         if errors:
             raise ServerThreadError(errors)
 
     def reseed(self, seed: int) -> None:
         """Makes what follows repeatable from ``seed``: session ids, and the draws of
         scripted faults and replies with a ``probability``."""
-        self._core.reseed(seed)
-        self._core.script.reseed(seed)
+        self._state.reseed(seed)
+        self._state.setup.script.reseed(seed)
 
     def reset(self) -> None:
         """Makes the running server as good as new for the next test.
@@ -277,27 +236,10 @@ class FakeGmail(Lifecycle):
         """
         self._runner.abort_connections()
         self.outbox.clear()
-        self._core.clear_history()
-        self._core.take_errors()
-        self._core.script.clear()
-        self._core.usage.clear()
-
-    def _on_handshake(
-        self, ssl_object: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext
-    ) -> int | None:
-        """Applies the script's ``tls`` faults as each handshake starts (OpenSSL's
-        servername callback runs for every ClientHello, with or without SNI)."""
-        try:
-            action = self._core.script.decide(Step.TLS, server_name or "")
-            for fault in action.faults if action is not None else ():
-                if isinstance(fault, AbortHandshake):
-                    return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
-                if isinstance(fault, TLSCertificate):
-                    ssl_object.context = fault_context(self.certificates, fault.kind)
-        except Exception as error:  # never let a fault break the server thread
-            self._core.report_error(error)
-            return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
-        return None
+        self._state.clear_history()
+        self._state.take_errors()
+        self._state.setup.script.clear()
+        self._state.setup.usage.clear()
 
     def _address(self, listener: Listener) -> Address:
         address = self._addresses.get(listener)
@@ -309,9 +251,4 @@ class FakeGmail(Lifecycle):
 
 
 def _persona(source: str | Path | Persona) -> Persona:
-    return source if isinstance(source, Persona) else _load_persona(source)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_persona(source: str | Path) -> Persona:
-    return load_persona(source)
+    return source if isinstance(source, Persona) else load_persona(source)

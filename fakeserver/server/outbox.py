@@ -7,94 +7,16 @@ other threads use :meth:`Outbox.wait_for` instead of sleeping.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+import dataclasses
 import mailbox
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
 from fakeserver._waiting import wait_for_count
-from fakeserver.session.rules import Envelope, Listener
+from fakeserver.session.records import CapturedMessage
 
-__all__ = ["CapturedMessage", "Outbox", "SessionInfo"]
-
-_PARSER = email.parser.BytesParser(policy=email.policy.default)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    """Facts about the connection a message arrived on.
-
-    Attributes:
-        connection_id: a number unique within one server, in order of arrival.
-        listener: which port kind the client used.
-        peer: the client's (host, port).
-        session_id: the Gmail session id of the connection.
-        helo_name: the client's EHLO/HELO argument.
-        tls_version: e.g. ``"TLSv1.3"``, or None on a connection without TLS.
-        tls_cipher: the cipher suite name, or None.
-        user: the account that logged in, or None.
-        auth_mechanism: ``"LOGIN"``, ``"PLAIN"``, ``"XOAUTH2"``..., or None.
-        started_at: Unix time the connection was accepted.
-    """
-
-    connection_id: int
-    listener: Listener
-    peer: tuple[str, int]
-    session_id: str
-    helo_name: str | None
-    tls_version: str | None
-    tls_cipher: str | None
-    user: str | None
-    auth_mechanism: str | None
-    started_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedMessage:
-    """One accepted message.
-
-    Attributes:
-        envelope: MAIL FROM, RCPT TO and the MAIL parameters.
-        raw: the message exactly as received, dot-unstuffed, line endings untouched.
-        session: the connection it came on.
-        received_at: Unix time of the 250.
-    """
-
-    envelope: Envelope
-    raw: bytes
-    session: SessionInfo
-    received_at: float
-    _parsed: EmailMessage | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def mail_from(self) -> str:
-        return self.envelope.mail_from
-
-    @property
-    def recipients(self) -> tuple[str, ...]:
-        return self.envelope.recipients
-
-    @property
-    def message(self) -> EmailMessage:
-        """The message parsed with ``email.policy.default``, on first use.
-
-        Line endings are LF in the parsed message, as in one built in Python, so that
-        ``message.get_content()`` compares equal to what the sender set; ``raw`` keeps the
-        wire's CRLFs.
-        """
-        # Parsing lazily keeps a captured message close to its raw size in memory.
-        parsed = self._parsed
-        if parsed is None:
-            made = _PARSER.parsebytes(self.raw.replace(b"\r\n", b"\n"))
-            if not isinstance(made, EmailMessage):
-                raise TypeError("email.policy.default did not produce an EmailMessage")
-            parsed = made
-            object.__setattr__(self, "_parsed", parsed)  # a cache, not a change of value
-        return parsed
+__all__ = ["CapturedMessage", "Outbox"]
 
 
 class Outbox:
@@ -106,16 +28,21 @@ class Outbox:
 
     def __init__(self, *, maildir: Path | None = None) -> None:
         self._messages: list[CapturedMessage] = []
+        self._last_id = 0  # ids are never reused, even after clear()
         self._changed = threading.Condition()
         self._maildir = mailbox.Maildir(maildir, create=True) if maildir is not None else None
 
-    def add(self, message: CapturedMessage) -> None:
-        """Stores ``message``; raises if the Maildir cannot take it (so no 250 is sent)."""
+    def add(self, message: CapturedMessage) -> CapturedMessage:
+        """Stores ``message`` under the next id and returns it so numbered; raises if the
+        Maildir cannot take it (so no 250 is sent)."""
         if self._maildir is not None:
             self._maildir.add(message.raw)
         with self._changed:
-            self._messages.append(message)
+            self._last_id += 1
+            stored = dataclasses.replace(message, id=self._last_id)
+            self._messages.append(stored)
             self._changed.notify_all()
+        return stored
 
     def __len__(self) -> int:
         with self._changed:

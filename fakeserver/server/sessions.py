@@ -13,62 +13,9 @@ did instead::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from fakeserver.server.outbox import SessionInfo
+from fakeserver.session.records import SessionRecord
 
 __all__ = ["SessionList", "SessionRecord"]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """What a client did on one connection.
-
-    Attributes:
-        info: the connection's facts (listener, peer, TLS, login...).
-        commands: the verbs the client sent, in order, upper case (``"?"`` for one Gmail
-            does not know); SASL responses and message lines are not commands.
-        reply_codes: the code of every reply the server sent, in order.
-        offered: the extensions the last EHLO reply advertised (``"PIPELINING"``...).
-        pipelined: the client sent a command before it had the reply to the previous one.
-        messages: messages accepted on this connection.
-    """
-
-    info: SessionInfo
-    commands: tuple[str, ...]
-    reply_codes: tuple[int, ...]
-    offered: frozenset[str]
-    pipelined: bool
-    messages: int
-
-    @property
-    def used_starttls(self) -> bool:
-        return "STARTTLS" in self.commands
-
-    @property
-    def ehlo_after_starttls(self) -> bool:
-        """The client greeted again after STARTTLS (RFC 3207 §4.2 says it must forget all
-        it learnt before, so it needs the new EHLO to learn that AUTH is offered)."""
-        if not self.used_starttls:
-            return False
-        after = self.commands[self.commands.index("STARTTLS") + 1 :]
-        return "EHLO" in after or "HELO" in after
-
-    @property
-    def sent_quit(self) -> bool:
-        return "QUIT" in self.commands
-
-    @property
-    def last_reply_code(self) -> int | None:
-        return self.reply_codes[-1] if self.reply_codes else None
-
-    def describe(self) -> str:
-        """One line for failure messages: ``#2 submission: EHLO STARTTLS AUTH ... (codes ...)``."""
-        codes = " ".join(str(code) for code in self.reply_codes)
-        return (
-            f"connection {self.info.connection_id} ({self.info.listener}): "
-            f"{' '.join(self.commands) or '(no commands)'}; replies {codes or '(none)'}"
-        )
 
 
 class SessionList(list[SessionRecord]):

@@ -1,12 +1,14 @@
-"""What one fake server shares between its connections, and how it reports what happens.
+"""What one fake server shares between its connections, and who watches them.
 
-:class:`ServerCore` holds the settings and the shared parts of one running server: persona,
-accounts, policy and usage counters, outbox, finished transcripts, errors, and the
-observers that watch conversations (the live log, the JSON event stream). The aiosmtpd
-adapter makes one :class:`Connection` per client and reports every line through
-:meth:`ServerCore.line`, which records it (secrets redacted) before any observer sees it.
+:class:`ServerState` holds the settings and the shared parts of one running server: the
+:class:`~fakeserver.session.session.SessionSetup` every session gets (persona, accounts,
+policy and usage counters, script, clock), the outbox, the record of closed connections, the
+errors for the test, and the observers that watch conversations (the live log, the JSON event
+stream, transcript files). It is the transport's :class:`~fakeserver.transport.host.SessionHost`
+(it opens the sessions) and every session's :class:`~fakeserver.session.session.Journal` (the
+sessions report to it).
 
-Threads: connections run in the server's event-loop thread. ``errors``, ``transcripts`` and
+Threads: sessions run in the server's event-loop thread. ``errors``, the session records and
 the outbox are also read from other threads, so they are guarded by a lock.
 """
 
@@ -14,271 +16,132 @@ from __future__ import annotations
 
 import itertools
 import random
-import ssl
 import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Sequence
 
-from client.transcript import Direction, Line, Recorder, Transcript
-from client.transcript.redaction import SecretRedactor
+from client.transcript.text import Line, Transcript
 from fakeserver._waiting import wait_for_count
 from fakeserver.errors import UnexpectedCommand
-from fakeserver.personas.model import Persona
-from fakeserver.scripting.script import Script
-from fakeserver.server.outbox import CapturedMessage, Outbox, SessionInfo
-from fakeserver.server.sessions import SessionList, SessionRecord
-from fakeserver.session.accounts import Accounts
-from fakeserver.session.policy import Policy, Usage
-from fakeserver.session.rules import Conversation, Listener
+from fakeserver.personas.model import Listener, Persona
+from fakeserver.server.observers import Observer
+from fakeserver.server.outbox import Outbox
+from fakeserver.server.sessions import SessionList
+from fakeserver.session.records import CapturedMessage, SessionRecord
+from fakeserver.session.session import Session, SessionSetup
 
-__all__ = ["Connection", "Observer", "ServerCore"]
-
-
-@dataclass(slots=True)
-class Connection:
-    """One client connection, as observers see it.
-
-    Attributes:
-        id: unique within the server, in order of arrival.
-        listener: the port kind it came in on.
-        peer: the client's (host, port).
-        conversation: the Gmail state of the connection (TLS, login, transaction).
-        started_at: Unix time it was accepted.
-        tls_version: set once TLS is up.
-        tls_cipher: set once TLS is up.
-    """
-
-    id: int
-    listener: Listener
-    peer: tuple[str, int]
-    conversation: Conversation
-    started_at: float
-    tls_version: str | None = None
-    tls_cipher: str | None = None
-    recorder: Recorder | None = field(default=None, repr=False)
-    redactor: SecretRedactor = field(default_factory=SecretRedactor, repr=False)
-    commands: list[str] = field(default_factory=list)
-    reply_codes: list[int] = field(default_factory=list)
-    offered: frozenset[str] = frozenset()
-    pipelined: bool = False
-    _info: SessionInfo | None = field(default=None, repr=False)
-
-    @property
-    def session_id(self) -> str:
-        return self.conversation.session_id
-
-    def session_info(self) -> SessionInfo:
-        """The facts stored with each message from this connection.
-
-        Messages of one connection share the object while the facts stay the same, which
-        keeps a captured message close to its own size in memory.
-        """
-        conversation = self.conversation
-        info = self._info
-        if (
-            info is None
-            or info.helo_name != conversation.helo_name
-            or info.tls_version != self.tls_version
-            or info.user != conversation.user
-            or info.auth_mechanism != conversation.mechanism
-        ):
-            info = SessionInfo(
-                connection_id=self.id,
-                listener=self.listener,
-                peer=self.peer,
-                session_id=conversation.session_id,
-                helo_name=conversation.helo_name,
-                tls_version=self.tls_version,
-                tls_cipher=self.tls_cipher,
-                user=conversation.user,
-                auth_mechanism=conversation.mechanism,
-                started_at=self.started_at,
-            )
-            self._info = info
-        return info
+__all__ = ["ServerState"]
 
 
-class Observer(Protocol):
-    """Watches conversations; called in the server's event-loop thread, so keep it quick.
-
-    Lines arrive already redacted. An observer that raises is reported in
-    ``ServerCore.errors`` and never breaks the connection.
-    """
-
-    def on_open(self, connection: Connection) -> None: ...
-
-    def on_line(self, connection: Connection, line: Line) -> None: ...
-
-    def on_event(self, connection: Connection, kind: str, detail: str) -> None: ...
-
-    def on_message(self, connection: Connection, message: CapturedMessage) -> None: ...
-
-    def on_close(self, connection: Connection, transcript: Transcript | None) -> None: ...
-
-
-class BaseObserver:
-    """An :class:`Observer` that ignores everything: subclass it and override only what
-    you watch."""
-
-    def on_open(self, connection: Connection) -> None:
-        pass
-
-    def on_line(self, connection: Connection, line: Line) -> None:
-        pass
-
-    def on_event(self, connection: Connection, kind: str, detail: str) -> None:
-        pass
-
-    def on_message(self, connection: Connection, message: CapturedMessage) -> None:
-        pass
-
-    def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
-        pass
-
-
-class ServerCore:
+class ServerState:
     """The shared state of one fake server.
 
     Args:
-        persona: what the server says.
-        accounts: who may log in.
-        policy: optional Gmail behaviours (quota, rate limit, login limit).
+        setup: what every session gets.
         outbox: where accepted messages go.
-        starttls_context: the server TLS context for STARTTLS and implicit TLS.
-        idle_timeout_s: silence after which the server sends 451 4.4.2 and closes.
-        record_transcripts: keep a transcript of every connection in ``transcripts``.
-        script: scripted replies; None: the persona's always.
+        idle_timeout_s: silence after which a session is told it timed out.
         strict: an unrecognized command is an error that ``take_errors()`` returns.
         observers: notified of everything that happens.
         seed: seeds the session-id generator, so a run can be repeated.
-        clock: Unix time in seconds.
     """
 
     def __init__(
         self,
         *,
-        persona: Persona,
-        accounts: Accounts,
-        policy: Policy,
+        setup: SessionSetup,
         outbox: Outbox,
-        tls_context: ssl.SSLContext,
         idle_timeout_s: float,
-        record_transcripts: bool,
-        script: Script | None = None,
         strict: bool = True,
         observers: Sequence[Observer] = (),
         seed: int | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.persona = persona
-        self.accounts = accounts
-        self.policy = policy
+        self.setup = setup
         self.outbox = outbox
-        self.tls_context = tls_context
-        self.idle_timeout_s = idle_timeout_s
-        self.record_transcripts = record_transcripts
-        self.script = script or Script()
+        self._idle_timeout_s = idle_timeout_s
         self.strict = strict
         self.observers = list(observers)
-        self.clock = clock
-        self.usage = Usage(clock)
+        self._watching_lines = any(
+            getattr(observer, "watches_lines", True) for observer in self.observers
+        )
         self._rng = random.Random(seed)
-        self._ids = itertools.count(1)
+        self._numbers = itertools.count(1)
         self._lock = threading.Condition()
         self._errors: list[BaseException] = []
-        self._transcripts: list[Transcript] = []
         self._sessions: list[SessionRecord] = []
 
-    # ------------------------------------------------------------------ connections
+    # ------------------------------------------------------------------ the transport's host
 
-    def open_connection(self, listener: Listener, peer: tuple[str, int]) -> Connection:
-        """Makes the state of a new connection and tells the observers."""
-        connection_id = next(self._ids)
-        conversation = Conversation(
-            persona=self.persona,
-            accounts=self.accounts,
-            policy=self.policy,
-            usage=self.usage,
+    @property
+    def persona(self) -> Persona:
+        return self.setup.persona
+
+    @property
+    def hostname(self) -> str:
+        return self.setup.persona.hostname
+
+    @property
+    def command_line_limit(self) -> int:
+        return self.setup.persona.command_line_limit
+
+    @property
+    def idle_timeout_s(self) -> float:
+        return self._idle_timeout_s
+
+    def open_session(self, listener: Listener, peer: tuple[str, int]) -> Session:
+        """A new session for a client that connected to ``listener`` from ``peer``."""
+        return Session(
+            self.setup,
+            self,
+            number=next(self._numbers),
             listener=listener,
-            client_ip=peer[0],
+            peer=peer,
             session_id=self.persona.new_session_id(self._rng),
-            clock=self.clock,
         )
-        recorder = None
-        if self.record_transcripts:
-            recorder = Recorder(
-                headers=(
-                    ("listener", listener.value),
-                    ("peer", f"{peer[0]} {peer[1]}"),
-                    ("session-id", conversation.session_id),
-                )
-            )
-        connection = Connection(
-            connection_id, listener, peer, conversation, self.clock(), recorder=recorder
-        )
-        self._notify("on_open", connection)
-        return connection
 
     def reseed(self, seed: int) -> None:
         """Restarts the session-id generator from ``seed`` (called between tests)."""
         self._rng.seed(seed)
 
+    # ------------------------------------------------------------------ the sessions' journal
+
     @property
     def watching_lines(self) -> bool:
-        """Whether anyone needs the lines; when not, the adapter skips reporting them."""
-        return self.record_transcripts or bool(self.observers)
+        """Whether an observer watches lines; when none does, sessions do not report them
+        (they still keep their transcripts, when those are on)."""
+        return self._watching_lines
 
-    def line(
-        self, connection: Connection, direction: Direction, data: bytes, *, secret: bool = False
-    ) -> None:
-        """Reports one wire line (or piece); secrets are redacted before anyone sees it."""
-        if direction is Direction.CLIENT:
-            data = connection.redactor.client_line(data, sasl_response=secret)
-        line = Line(direction, data)
-        if connection.recorder is not None:
-            # Already redacted above; the recorder's own redaction is a no-op on placeholders.
-            connection.recorder.line(direction, data)
-        self._notify("on_line", connection, line)
+    def opened(self, session: Session) -> None:
+        self._notify("on_open", session)
 
-    def event(self, connection: Connection, kind: str, detail: str = "") -> None:
-        if connection.recorder is not None:
-            connection.recorder.event(kind, detail)
-        self._notify("on_event", connection, kind, detail)
+    def line(self, session: Session, line: Line) -> None:
+        self._notify("on_line", session, line)
 
-    def message_accepted(self, connection: Connection, message: CapturedMessage) -> None:
-        """Stores ``message``; raises when the outbox cannot take it (no 250 then)."""
-        self.outbox.add(message)
-        self._notify("on_message", connection, message)
+    def event(self, session: Session, kind: str, detail: str) -> None:
+        self._notify("on_event", session, kind, detail)
 
-    def close_connection(self, connection: Connection) -> None:
-        transcript = None
-        if connection.recorder is not None:
-            connection.recorder.event("closed")
-            transcript = connection.recorder.transcript()
+    def store(self, session: Session, message: CapturedMessage) -> CapturedMessage:
+        """Stores ``message``; raises (once the error is recorded) when the outbox cannot take
+        it, and the session then sends no 250."""
+        try:
+            stored = self.outbox.add(message)
+        except Exception as error:
+            self.report_error(error)
+            raise
+        self._notify("on_message", session, stored)
+        return stored
+
+    def unrecognized(self, session: Session, line: bytes) -> None:
+        """A command the persona does not know: an error for the test when the server is
+        strict, since it is usually a bug in the client under test."""
+        if self.strict:
+            self.report_error(UnexpectedCommand(session.number, line.rstrip(b"\r\n")))
+
+    def closed(self, session: Session, record: SessionRecord) -> None:
         # Observers first (one writes the transcript file), so that whoever waits for the
-        # transcript finds everything about the connection done.
-        self._notify("on_close", connection, transcript)
-        record = SessionRecord(
-            info=connection.session_info(),
-            commands=tuple(connection.commands),
-            reply_codes=tuple(connection.reply_codes),
-            offered=connection.offered,
-            pipelined=connection.pipelined,
-            messages=connection.conversation.messages_accepted,
-        )
+        # record finds everything about the connection done.
+        self._notify("on_close", session, record)
         with self._lock:
             self._sessions.append(record)
-            if transcript is not None:
-                self._transcripts.append(transcript)
             self._lock.notify_all()
-
-    def unrecognized(self, connection: Connection, line: bytes) -> None:
-        """Notes a command Gmail does not know; an error when the server is strict."""
-        connection.commands.append("?")
-        if self.strict:
-            self.report_error(UnexpectedCommand(connection.id, line.rstrip(b"\r\n")))
 
     # ------------------------------------------------------------------ errors and results
 
@@ -302,7 +165,7 @@ class ServerCore:
     def transcripts(self) -> list[Transcript]:
         """The transcripts of the connections closed so far, oldest first."""
         with self._lock:
-            return list(self._transcripts)
+            return [record.transcript for record in self._sessions if record.transcript]
 
     def wait_for_sessions(self, count: int, timeout_s: float) -> SessionList:
         """Waits until ``count`` connections have closed; raises TimeoutError otherwise."""
@@ -324,9 +187,8 @@ class ServerCore:
             return SessionList(self._sessions)
 
     def clear_history(self) -> None:
-        """Forgets closed connections' sessions and transcripts."""
+        """Forgets closed connections' records and transcripts."""
         with self._lock:
-            self._transcripts.clear()
             self._sessions.clear()
 
     def _notify(self, method: str, *args: object) -> None:

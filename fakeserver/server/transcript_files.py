@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from client.transcript import Transcript, write
-from fakeserver.server.state import BaseObserver, Connection
+from client.transcript.text import write
+from fakeserver.server.observers import BaseObserver
+from fakeserver.session.records import SessionRecord, SessionView
 
 __all__ = ["TranscriptFiles"]
 
@@ -23,9 +24,9 @@ class TranscriptFiles(BaseObserver):
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
-    def on_close(self, connection: Connection, transcript: Transcript | None) -> None:
-        if transcript is None:
+    def on_close(self, session: SessionView, record: SessionRecord) -> None:
+        if record.transcript is None:
             return
-        started = datetime.datetime.fromtimestamp(connection.started_at, datetime.UTC)
-        name = f"{started:%Y%m%dT%H%M%S}-{connection.id:05d}-{connection.session_id}.txt"
-        write(self.directory / name, transcript)
+        started = datetime.datetime.fromtimestamp(session.started_at, datetime.UTC)
+        name = f"{started:%Y%m%dT%H%M%S}-{session.number:05d}-{session.session_id}.txt"
+        write(self.directory / name, record.transcript)

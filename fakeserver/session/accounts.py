@@ -9,9 +9,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from fakeserver.errors import AccountError
-
-__all__ = ["DEFAULT_ACCOUNT", "Account", "Accounts", "Verdict", "parse_account"]
+__all__ = ["DEFAULT_ACCOUNT", "Account", "Accounts", "LoginVerdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,28 +37,12 @@ DEFAULT_ACCOUNT = Account(
 """The account every server has unless told otherwise; printed by ``fakeserver serve``."""
 
 
-class Verdict(enum.Enum):
+class LoginVerdict(enum.Enum):
     """How Gmail answers a login attempt."""
 
     ACCEPTED = "accepted"
     BAD_CREDENTIALS = "bad_credentials"
     APP_PASSWORD_REQUIRED = "app_password_required"
-
-
-def parse_account(spec: str) -> Account:
-    """Parses ``USER:PASSWORD`` (the ``--account`` option).
-
-    The password is everything after the first colon, so it may contain colons.
-
-    Raises:
-        AccountError: the spec has no colon, or an empty user or password.
-    """
-    username, colon, password = spec.partition(":")
-    if not colon or not username.strip() or not password:
-        raise AccountError(
-            f"--account {spec!r}", "expected USER:PASSWORD, e.g. --account me@gmail.com:secret"
-        )
-    return Account(username.strip(), password)
 
 
 class Accounts:
@@ -85,14 +67,14 @@ class Accounts:
         """Returns the account ``login`` names, or None."""
         return self._by_login.get(login.strip().casefold())
 
-    def check_password(self, login: str, password: str) -> tuple[Verdict, Account | None]:
+    def check_password(self, login: str, password: str) -> tuple[LoginVerdict, Account | None]:
         """Judges a LOGIN or PLAIN attempt."""
         account = self.find(login)
         if account is None or password != account.password:
-            return Verdict.BAD_CREDENTIALS, None
+            return LoginVerdict.BAD_CREDENTIALS, None
         if account.requires_app_password:
-            return Verdict.APP_PASSWORD_REQUIRED, None
-        return Verdict.ACCEPTED, account
+            return LoginVerdict.APP_PASSWORD_REQUIRED, None
+        return LoginVerdict.ACCEPTED, account
 
     def check_token(self, login: str, token: str) -> Account | None:
         """Judges an XOAUTH2 or OAUTHBEARER attempt; returns the account when it is valid."""

@@ -10,6 +10,9 @@ __all__ = ["forward_path", "is_mailbox", "mail_parameters_refusal", "reverse_pat
 
 _MAIL_ARGUMENT = re.compile(r"FROM:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
 _RCPT_ARGUMENT = re.compile(r"TO:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
+# Without angle brackets (``MAIL FROM: a@b.example``), which some providers take (SES, SendGrid).
+_BARE_MAIL_ARGUMENT = re.compile(r"FROM:\s*([^\s<>]+)(.*)", re.IGNORECASE | re.DOTALL)
+_BARE_RCPT_ARGUMENT = re.compile(r"TO:\s*([^\s<>]+)(.*)", re.IGNORECASE | re.DOTALL)
 # A lenient mailbox check (RFC 5321 §4.1.2): a local part without spaces or brackets (or a
 # quoted one), "@", and a domain of non-empty labels (UTF-8 allowed for SMTPUTF8) or an
 # address literal. Gmail refuses "x@.com" and bare words (replies.md §9) but took
@@ -22,17 +25,27 @@ _MAIL_PARAMETERS = {"SIZE", "BODY", "SMTPUTF8", "AUTH"}
 _BODY_TYPES = {"7BIT", "8BITMIME"}
 
 
-def reverse_path(argument: str) -> tuple[str, list[str]] | None:
-    """``FROM:<path> [parameters]``: the path and the parameters, or None (a 555)."""
+def reverse_path(argument: str, *, bare: bool = False) -> tuple[str, list[str]] | None:
+    """``FROM:<path> [parameters]``: the path and the parameters, or None (a 555).
+
+    With ``bare``, ``FROM:path [parameters]`` without angle brackets is taken too.
+    """
     match = _MAIL_ARGUMENT.fullmatch(argument)
+    if match is None and bare:
+        match = _BARE_MAIL_ARGUMENT.fullmatch(argument)
     if match is None:
         return None
     return match.group(1).strip(), match.group(2).split()
 
 
-def forward_path(argument: str) -> tuple[str, str] | None:
-    """``TO:<path> [parameters]``: the path and what follows it, or None (a 555)."""
+def forward_path(argument: str, *, bare: bool = False) -> tuple[str, str] | None:
+    """``TO:<path> [parameters]``: the path and what follows it, or None (a 555).
+
+    With ``bare``, ``TO:path`` without angle brackets is taken too.
+    """
     match = _RCPT_ARGUMENT.fullmatch(argument)
+    if match is None and bare:
+        match = _BARE_RCPT_ARGUMENT.fullmatch(argument)
     if match is None:
         return None
     return match.group(1).strip(), match.group(2).strip()

@@ -8,12 +8,13 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-__all__ = ["Credentials", "decode_base64", "parse_oauthbearer", "parse_plain", "parse_xoauth2"]
+__all__ = ["LoginAttempt", "decode_base64", "parse_oauthbearer", "parse_plain", "parse_xoauth2"]
 
 
 @dataclass(frozen=True, slots=True)
-class Credentials:
-    """A login and the secret that goes with it (a password or a bearer token)."""
+class LoginAttempt:
+    """What a client claimed: a login and the secret that goes with it (a password or a bearer
+    token)."""
 
     login: str
     secret: str
@@ -33,15 +34,15 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="surrogateescape")
 
 
-def parse_plain(blob: bytes) -> Credentials | None:
+def parse_plain(blob: bytes) -> LoginAttempt | None:
     """``[authzid] NUL authcid NUL passwd`` (RFC 4616 §2); the authzid is ignored."""
     parts = blob.split(b"\x00")
     if len(parts) != 3:
         return None
-    return Credentials(_text(parts[1]), _text(parts[2]))
+    return LoginAttempt(_text(parts[1]), _text(parts[2]))
 
 
-def parse_xoauth2(blob: bytes) -> Credentials | None:
+def parse_xoauth2(blob: bytes) -> LoginAttempt | None:
     """``user=U ^A auth=Bearer T ^A ^A`` (Google's XOAUTH2 protocol)."""
     if not blob.endswith(b"\x01\x01"):
         return None
@@ -49,7 +50,7 @@ def parse_xoauth2(blob: bytes) -> Credentials | None:
     return _bearer(fields.get("user"), fields.get("auth"))
 
 
-def parse_oauthbearer(blob: bytes) -> Credentials | None:
+def parse_oauthbearer(blob: bytes) -> LoginAttempt | None:
     """``n,a=U, ^A host=H ^A port=P ^A auth=Bearer T ^A ^A`` (RFC 7628 §3.1)."""
     header, separator, rest = blob.partition(b"\x01")
     if not separator or not rest.endswith(b"\x01\x01"):
@@ -72,10 +73,10 @@ def _key_values(parts: list[bytes]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _bearer(login: str | None, auth: str | None) -> Credentials | None:
+def _bearer(login: str | None, auth: str | None) -> LoginAttempt | None:
     if not login or auth is None:
         return None
     scheme, _, token = auth.partition(" ")
     if scheme.casefold() != "bearer" or not token:
         return None
-    return Credentials(login, token)
+    return LoginAttempt(login, token)

@@ -1,28 +1,29 @@
-"""The aiosmtpd adapter: the only module that imports aiosmtpd.
+"""The aiosmtpd adapter: the only module that imports aiosmtpd, and it decides nothing.
 
 aiosmtpd supplies the asyncio protocol: it reads command lines (ending in CRLF or a bare LF,
 as Gmail accepts), dispatches them to ``smtp_<VERB>`` methods and performs the STARTTLS
-handshake. Every word the server says comes from the persona through
-:class:`~fakeserver.session.rules.Conversation`; this module only moves bytes and reports them.
+handshake. This module turns what aiosmtpd did into events for the connection's
+:class:`~fakeserver.session.session.Session`, and carries out the actions the session answers
+with (:meth:`_Connection._perform`): every word said comes from the session.
 
 The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
 
 - ``smtp_<VERB>`` methods (aiosmtpd documents adding and replacing commands this way): one
-  per verb in :data:`fakeserver.session.rules.VERBS`, all delegating to the Conversation.
-- ``push()``: aiosmtpd writes a few replies itself, before any hook can run. Each is
-  translated to a persona situation (:data:`_CANNED`); an unknown one is reported as an
-  error and answered with ``server_error``. They are:
+  per verb in :data:`fakeserver.session.dialogue.VERBS`, each handing a ``Command`` event on.
+- ``push()``: aiosmtpd writes a few replies itself, before any hook can run. Each becomes an
+  event (:data:`_CANNED`); an unknown one is reported as an error and becomes
+  ``InternalError``:
 
   ============================================  =========================================
-  aiosmtpd says                                 the persona says instead
+  aiosmtpd says                                 the session is told
   ============================================  =========================================
-  ``220 <host> <ident>`` (greeting)             ``greeting``
-  ``500 Command line too long``                 ``line_too_long`` (and closes)
-  ``500 Error: bad syntax`` (empty line)        ``unrecognized``
-  ``500 Error: command "X" not recognized``     ``unrecognized``
-  ``502 5.5.1 Too many unrecognized ...``       ``too_many_unrecognized`` (aiosmtpd closes)
-  ``220 Ready to start TLS``                    ``starttls_ready``
-  a handler exception                           ``server_error`` (closes; error recorded)
+  ``220 <host> <ident>`` (greeting)             ``Connected``
+  ``500 Command line too long``                 ``LineTooLong``
+  ``500 Error: bad syntax`` (empty, not ASCII)  ``Unrecognized``
+  ``500 Error: command "X" not recognized``     ``Unrecognized``
+  ``502 5.5.1 Too many unrecognized ...``       ``Unrecognized`` (aiosmtpd closes)
+  ``220 Ready to start TLS``                    nothing: the session's reply went out first
+  a handler exception                           ``InternalError`` (the error is recorded)
   ============================================  =========================================
 
   ``500 Error: strict ASCII mode``, ``530 Must issue a STARTTLS command first`` and ``554
@@ -30,15 +31,15 @@ The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
   ``require_starttls`` and the STARTTLS hook are not used.
 - ``data_received()`` (asyncio ``Protocol``): sees every inbound byte after TLS decryption;
   it restarts the idle timer when the bytes make progress, and keeps the raw bytes so each
-  consumed line can be reported exactly as the client sent it (case, bare LF and all).
-- ``connection_made()`` / ``connection_lost()``: the first call opens the connection; a
-  second one means the STARTTLS handshake finished (aiosmtpd then makes a new session).
-- ``_reader`` and ``_writer``: the stream pair aiosmtpd itself uses. SASL responses, DATA
-  and BDAT are read from the reader the way aiosmtpd's own ``auth_*`` methods and
-  ``smtp_DATA`` do (see ``_streams``); replies are written to the writer as ``push()``
-  does, without its added CRLF, through ``_writer.ReplyWriter`` (batching and faults).
-- ``_handler_coroutine``: the task running aiosmtpd's command loop; ``close()`` cancels it,
-  as aiosmtpd's own ``smtp_QUIT`` does, and makes ``_reader`` raise so that no line already
+  consumed line reaches the session exactly as the client sent it (case, bare LF and all).
+- ``connection_made()`` / ``connection_lost()``: the first call opens the session; a second
+  one means the STARTTLS handshake finished (aiosmtpd then makes a new aiosmtpd session).
+- ``_reader`` and ``_writer``: the stream pair aiosmtpd itself uses. SASL responses, DATA and
+  BDAT are read from the reader the way aiosmtpd's own ``auth_*`` methods and ``smtp_DATA``
+  do (:mod:`fakeserver.transport.reading`); replies are written to the writer as ``push()``
+  does, without its added CRLF, through :class:`~fakeserver.transport.writing.ReplyWriter`.
+- ``_handler_coroutine``: the task running aiosmtpd's command loop; a close cancels it, as
+  aiosmtpd's own ``smtp_QUIT`` does, and makes ``_reader`` raise so that no line already
   buffered is read after the close.
 - ``_reset_timeout()``: aiosmtpd restarts its idle timer on every command; ours arms it once,
   as the backstop behind our own idle timer.
@@ -51,35 +52,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from typing import TypeGuard
 
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
-from client.transcript import Direction
-from client.transcript.redaction import REDACTED
-from fakeserver.personas.model import Situation
-from fakeserver.scripting.faults import Disconnect, Fault
-from fakeserver.scripting.script import Action, Step, closes, is_failure, render
-from fakeserver.server.outbox import CapturedMessage
-from fakeserver.server.state import Connection, ServerCore
-from fakeserver.session.rules import Conversation, Listener, Next, Outcome
-from fakeserver.transport.reading import (
-    Inbound,
-    LineSplitter,
-    Lost,
-    extensions,
-    read_chunk,
-    read_data,
-    read_line,
-)
+from fakeserver.personas.model import Listener
+from fakeserver.session import actions, events
+from fakeserver.transport.host import ConnectionSession, SessionHost
+from fakeserver.transport.reading import Inbound, Lost, read_chunk, read_data, read_line
 from fakeserver.transport.writing import ReplyWriter
 
 __all__ = ["ProtocolFactory"]
 
 _IDENT = "smtprig-greeting"
 _SERVER_ERROR = "smtprig: handler exception"
-# Canned replies to lines aiosmtpd found to be no command it knows.
-_NOT_A_COMMAND = frozenset({Situation.UNRECOGNIZED, Situation.TOO_MANY_UNRECOGNIZED})
+_CANNED: dict[str, type[events.LineTooLong | events.Unrecognized]] = {
+    "500 Command line too long": events.LineTooLong,
+    "500 Error: bad syntax": events.Unrecognized,
+    "502 5.5.1 Too many unrecognized commands, goodbye.": events.Unrecognized,
+}
+# aiosmtpd's own idle timeout only backs ours up (ours says the persona's words first).
+_BACKSTOP_TIMEOUT_S = 24 * 3600.0
 
 
 class _NoRawClientLines(logging.Filter):
@@ -100,65 +92,60 @@ class _NoRawClientLines(logging.Filter):
 
 logging.getLogger("mail.log").addFilter(_NoRawClientLines())
 
-# aiosmtpd's own idle timeout only backs ours up (ours says 451 4.4.2 first).
-_BACKSTOP_TIMEOUT_S = 24 * 3600.0
-
 
 class _Handler:
-    """aiosmtpd's handler: only its exception hook is used; replies come from the persona."""
+    """aiosmtpd's handler: only its exception hook is used; replies come from the session."""
 
-    def __init__(self, core: ServerCore) -> None:
-        self._core = core
+    def __init__(self, host: SessionHost) -> None:
+        self._host = host
 
     async def handle_exception(self, error: Exception) -> str:
         if not isinstance(error, TLSSetupException | ConnectionError):
-            self._core.report_error(error)
+            self._host.report_error(error)
         return _SERVER_ERROR
 
     def __dir__(self) -> list[str]:
-        return ["handle_exception"]  # what aiosmtpd looks for, per connection (see _GmailSMTP)
+        return ["handle_exception"]  # what aiosmtpd looks for, per connection (see _Connection)
 
 
-class _GmailSMTP(SMTP):
-    """One client connection, speaking Gmail."""
+class _Connection(SMTP):
+    """One client connection: aiosmtpd's protocol, talking for a session."""
 
     def __init__(
         self,
-        core: ServerCore,
+        host: SessionHost,
         listener: Listener,
+        tls_context: ssl.SSLContext,
         loop: asyncio.AbstractEventLoop,
-        live: set[_GmailSMTP],
+        live: set[_Connection],
     ) -> None:
-        limit = core.persona.command_line_limit
+        limit = host.command_line_limit
         # aiosmtpd reads these in __init__ (the StreamReader limit) and per command.
         self.line_length_limit = limit
         self.command_size_limit = limit - 2  # aiosmtpd measures the line without CRLF
         super().__init__(
-            _Handler(core),
-            hostname=core.persona.hostname,
+            _Handler(host),
+            hostname=host.hostname,
             ident=_IDENT,
-            tls_context=None if listener is Listener.SMTPS else core.tls_context,
+            tls_context=None if listener.implicit_tls else tls_context,
             enable_SMTPUTF8=True,
             data_size_limit=None,
             timeout=_BACKSTOP_TIMEOUT_S,
             loop=loop,
         )
-        self._core = core
+        self._host = host
         self._listener = listener
         self._live = live
-        self._connection: Connection | None = None
+        self._session: ConnectionSession | None = None
         # Kept always: it also tells whether the client pipelined.
         self._inbound = Inbound(limit)
-        self._starttls_action: Action | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_heard = 0.0
-        self._secrets_may_follow = False  # the last command was AUTH (see push())
         self._reading_content = False  # inside a DATA body or BDAT chunk: every byte is progress
-        self._replies: dict[Situation, bytes] = {}
         self._closing = False
+        self._aborted = False
         self.lost: asyncio.Future[None] = loop.create_future()
-        self._output = LineSplitter(b"\n")
-        self._writer_path = ReplyWriter(
+        self._replies = ReplyWriter(
             self._write,
             self._written,
             lambda: self.transport,
@@ -176,22 +163,25 @@ class _GmailSMTP(SMTP):
     def __dir__(self) -> list[str]:
         # aiosmtpd's __init__ runs inspect.getmembers(self) and dir(self) on every
         # connection, only to find the smtp_* and auth_* names; listing just the verbs
-        # saves about a millisecond per connection. (No auth_* hooks: AUTH is ours.)
+        # saves about a millisecond per connection. (No auth_* hooks: AUTH is the session's.)
         return _VERB_METHODS
 
     # ------------------------------------------------------------------ asyncio protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        upgrading = self._connection is not None
+        upgrading = self._session is not None
         super().connection_made(transport)
         if upgrading:
-            self._tls_upgraded(transport)
+            # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
+            # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
+            discarded = len(self._inbound.clear())
+            self._tell(events.TLSStarted(*_tls_facts(transport), discarded=discarded))
             return
         peer = transport.get_extra_info("peername") or ("", 0)
-        self._connection = self._core.open_connection(self._listener, (peer[0], peer[1]))
+        self._session = self._host.open_session(self._listener, (peer[0], peer[1]))
         self._live.add(self)
-        if self._listener is Listener.SMTPS:
-            self._note_tls(transport)
+        if self._listener.implicit_tls:
+            self._tell(events.TLSStarted(*_tls_facts(transport)))
         self._restart_idle_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -210,23 +200,19 @@ class _GmailSMTP(SMTP):
         self._live.discard(self)
         if not self.lost.done():
             self.lost.set_result(None)
-        connection = self._connection
-        if connection is not None:
-            partial = self._output.rest()
-            if partial:
-                self._account(connection, partial)  # a reply cut short, as it went out
-            unread = self._inbound.clear()
-            if unread:
-                # Never recorded: unread bytes may be a pipelined secret.
-                self._core.event(connection, "unread", f"{len(unread)} bytes")
-            self._core.close_connection(connection)
+        if self._session is not None:
+            unread = len(self._inbound.clear())
+            self._tell(events.ConnectionLost(unread=unread, aborted=self._aborted))
 
-    def close(self) -> None:
-        """Closes after the pending output is written (and TLS says goodbye)."""
-        self._writer_path.flush_now()
+    def close(self, *, reset: bool = False) -> None:
+        """Closes after the pending output is written (and TLS says goodbye), or resets."""
         self._closing = True
-        if self.transport is not None:
-            self.transport.close()
+        if reset:
+            self._replies.close(reset=True)
+        else:
+            self._replies.write_now(b"")
+            if self.transport is not None:
+                self.transport.close()
         # aiosmtpd's command loop would go on reading what the client pipelined and, once its
         # buffer drains, resume reading on a TLS transport that is gone (AttributeError). A
         # cancelled task stops only when it next waits, and a buffered line needs no wait, so
@@ -240,6 +226,7 @@ class _GmailSMTP(SMTP):
     def abort(self) -> None:
         """Drops the connection at once, unwritten output and all (server shutdown)."""
         self._closing = True
+        self._aborted = True
         if isinstance(self.transport, asyncio.Transport):
             self.transport.abort()
 
@@ -249,42 +236,22 @@ class _GmailSMTP(SMTP):
         if self._closing:
             return  # aiosmtpd still parses buffered lines after a close; they get nothing
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
-        conversation = self._conversation
         if text == f"220 {self.hostname} {_IDENT}":
-            await self._answer(conversation.greeting(), self._script(Step.GREETING))
+            await self._perform(self._tell(events.Connected()))
         elif text == "220 Ready to start TLS":
-            # Our _command() asked aiosmtpd to start TLS, which announces it here; a scripted
-            # failure was answered before that, so only a scripted wording or faults apply.
-            await self._answer(conversation.command("STARTTLS", ""), self._starttls_action)
-            # Not held back for commands pipelined behind it: the client waits for this 220
-            # before its handshake, and what it pipelined is thrown away (RFC 3207 §4.2).
-            await self._writer_path.flush()
+            pass  # the session's 220 went out before the StartTLS action
+        elif text == _SERVER_ERROR:
+            await self._perform(self._tell(events.InternalError()))
         else:
             # Every other canned reply answers a command line aiosmtpd consumed itself.
-            outcome = self._canned_outcome(text)
-            not_a_command = outcome.situation in _NOT_A_COMMAND
-            # Lines that are not commands, right after an AUTH, are likely SASL responses the
-            # client pipelined before its AUTH was refused: secrets, recorded redacted.
-            secret = not_a_command and self._secrets_may_follow
-            self._secrets_may_follow = secret
-            line = self._consume_command_line(secret=secret)
-            if outcome.situation is Situation.UNRECOGNIZED and self._connection is not None:
-                self._core.unrecognized(self._connection, REDACTED if secret else line)
-            await self._answer(outcome)
-
-    def _canned_outcome(self, text: str) -> Outcome:
-        conversation = self._conversation
-        if text == "500 Command line too long":
-            return conversation.line_too_long()
-        if text == "500 Error: bad syntax" or (
-            text.startswith('500 Error: command "') and text.endswith('" not recognized')
-        ):
-            return conversation.unrecognized()
-        if text == "502 5.5.1 Too many unrecognized commands, goodbye.":
-            return conversation.too_many_unrecognized()
-        if text != _SERVER_ERROR:
-            self._core.report_error(RuntimeError(f"aiosmtpd sent an unmapped reply: {text!r}"))
-        return conversation.server_error()
+            kind = _CANNED.get(text)
+            if kind is None and text.startswith('500 Error: command "'):
+                kind = events.Unrecognized
+            if kind is None:
+                self._host.report_error(RuntimeError(f"aiosmtpd sent an unmapped reply: {text!r}"))
+                await self._perform(self._tell(events.InternalError()))
+                return
+            await self._perform(self._tell(kind(self._inbound.take_line())))
 
     # ------------------------------------------------------------------ commands
 
@@ -333,200 +300,93 @@ class _GmailSMTP(SMTP):
     async def _command(self, verb: str, argument: str | None) -> None:
         if self._closing:
             return
-        self._consume_command_line()
-        self._secrets_may_follow = verb == "AUTH"
-        connection = self._connection
-        if connection is not None:
-            connection.commands.append(verb)
-            if self._inbound:
-                connection.pipelined = True  # the next command came before this reply
-        conversation = self._conversation
-        text = (argument or "").strip()
-        # A BDAT's reply comes after its chunk, so it is scripted there.
-        action = None if verb == "BDAT" else self._script(Step(verb.lower()), text)
-        if self._refused(action):
-            await self._refuse(action)
-            return
-        outcome = conversation.command(verb, text)
-        if outcome.next is Next.START_TLS:
-            # aiosmtpd pushes "220 Ready to start TLS" (answered from the persona in push())
-            # and performs the handshake; connection_made() runs again when it is done.
-            self._starttls_action = action
-            await super().smtp_STARTTLS("")
-            return
-        sent = await self._answer(outcome, action)
-        if verb == "EHLO" and connection is not None and sent.startswith(b"250"):
-            connection.offered = extensions(sent)
-        while outcome.next is Next.SASL_RESPONSE and not self._closing:
-            line = await self._read_line(secret=True)
-            if line is None:
-                return
-            action = self._script(Step.AUTH_RESPONSE)
-            if self._refused(action):
-                conversation.abandon_exchange()
-                await self._refuse(action)
-                return
-            outcome = conversation.sasl_response(line.rstrip(b"\r\n"))
-            await self._answer(outcome, action)
-        if outcome.next is Next.MESSAGE:
-            await self._receive_message()
-        elif outcome.next is Next.CHUNK:
-            await self._receive_chunk(outcome, text)
+        line = self._inbound.take_line()
+        command = events.Command(verb, (argument or "").strip(), line, bool(self._inbound))
+        await self._perform(self._tell(command))
 
-    async def _receive_message(self) -> None:
-        content = await self._read_message()
-        if isinstance(content, Lost):
-            return
-        if self._inbound and self._connection is not None:
-            self._connection.pipelined = True
-        action = self._script(Step.END_OF_DATA)
-        if self._refused(action):
-            self._conversation.abandon_transaction()
-            await self._refuse(action)
-            return
-        await self._deliver(self._conversation.message_received(content), action)
+    # ------------------------------------------------------------------ the session's actions
 
-    async def _receive_chunk(self, outcome: Outcome, argument: str) -> None:
-        chunk = await self._read_chunk(outcome.chunk_size, keep=outcome.keep_chunk)
-        if isinstance(chunk, Lost):
-            return
-        action = self._script(Step.BDAT, argument)
-        if self._refused(action):
-            self._conversation.abandon_transaction()
-            await self._refuse(action)
-            return
-        await self._deliver(self._conversation.chunk_received(chunk), action)
+    def _tell(self, event: events.Event) -> list[actions.Action]:
+        if self._session is None:
+            raise RuntimeError("no session yet")
+        return self._session.handle(event)
 
-    async def _deliver(self, outcome: Outcome, action: Action | None) -> None:
-        connection = self._connection
-        if outcome.accepted is not None and connection is not None:
-            message = CapturedMessage(
-                envelope=outcome.accepted,
-                raw=outcome.content,
-                session=connection.session_info(),
-                received_at=self._core.clock(),
-            )
-            try:
-                # Stored before the 250 goes out: nothing acknowledged is ever lost.
-                self._core.message_accepted(connection, message)
-            except Exception as error:
-                self._core.report_error(error)
-                await self._answer(self._conversation.server_error())
-                return
-        await self._answer(outcome, action)
+    @property
+    def _records_lines(self) -> bool:
+        return self._session is not None and self._session.records_lines
 
-    # ------------------------------------------------------------------ reading
+    async def _perform(self, todo: list[actions.Action]) -> None:
+        """Carries out the session's actions in order; a read's result brings more."""
+        pending = list(reversed(todo))
+        while pending and not self._closing:
+            action = pending.pop()
+            pending.extend(reversed(await self._carry_out(action)))
 
-    async def _read_line(self, *, secret: bool = False) -> bytes | None:
-        """Reads one line the client sends outside the command loop (a SASL response).
+    async def _carry_out(self, action: actions.Action) -> list[actions.Action]:
+        match action:
+            case actions.Send(plan):
+                await self._replies.write(plan)
+                if self._replies.closed_by_plan:
+                    self._closing = True
+                return []
+            case actions.CloseConnection(reset):
+                self.close(reset=reset)
+                return []
+            case actions.StartTLS():
+                await self._replies.flush()
+                # aiosmtpd announces it (see push()) and performs the handshake;
+                # connection_made() runs again when it is done.
+                await super().smtp_STARTTLS("")
+                return []
+            case actions.ReadSaslResponse(limit):
+                return await self._read_sasl_response(limit)
+            case actions.ReadMessage(size_limit, plan):
+                return await self._read_message(size_limit, plan.drop_after_bytes)
+            case actions.ReadChunk(size, keep):
+                return await self._read_chunk(size, keep)
 
-        Returns None when the connection ended or the line was too long (answered and
-        closed).
-        """
-        await self._writer_path.flush()
+    async def _read_sasl_response(self, limit: int) -> list[actions.Action]:
+        await self._replies.flush()
         try:
-            line = await read_line(self._reader, self._core.persona.sasl_response_limit)
+            line = await read_line(self._reader, limit)
         except asyncio.IncompleteReadError:
-            return None
-        self._report_client(self._take_inbound_line(), secret=secret)
-        if line is None:
-            await self._answer(self._conversation.line_too_long())
-        return line
+            return []
+        raw = self._inbound.take_line()
+        return self._tell(events.SaslResponse(raw, too_long=line is None))
 
-    async def _read_message(self) -> bytes | Lost | None:
-        """Reads the message after 354; see ``_streams.read_data``."""
-        await self._writer_path.flush()
-        action = self._script(Step.BODY)
-        faults = action.faults if action is not None else ()
-        drop = next((fault for fault in faults if isinstance(fault, Disconnect)), None)
-        if drop is not None and self._connection is not None:
-            self._core.event(self._connection, "fault", repr(drop))
+    async def _read_message(self, size_limit: int, drop_after: int | None) -> list[actions.Action]:
+        await self._replies.flush()
         self._reading_content = True
         try:
             content = await read_data(
                 self._reader,
                 self._inbound,
-                size_limit=self._core.persona.size_limit,
-                drop_after=drop.after_bytes if drop is not None else None,
-                report=self._report_client if self._core.watching_lines else None,
+                size_limit=size_limit,
+                drop_after=drop_after,
+                report=self._client_data if self._records_lines else None,
             )
         finally:
             self._reading_content = False
-        if content is None:
-            self._note_discarded("the message past SIZE (its lines past the limit)")
-        if drop is not None and isinstance(content, Lost):
-            self._writer_path.close(reset=drop.reset)  # the fault: a drop mid-message
-            self._closing = True
-        return content
+        if isinstance(content, Lost):
+            return self._tell(events.MessageLost(by_fault=content.by_fault))
+        return self._tell(events.MessageReceived(content, more_waiting=bool(self._inbound)))
 
-    async def _read_chunk(self, size: int, *, keep: bool) -> bytes | Lost | None:
-        """Reads one BDAT chunk; see ``_streams.read_chunk``."""
-        await self._writer_path.flush()
-        report = self._report_client if self._core.watching_lines else None
+    async def _read_chunk(self, size: int, keep: bool) -> list[actions.Action]:
+        await self._replies.flush()
+        report = self._client_data if self._records_lines else None
         self._reading_content = True
         try:
             chunk = await read_chunk(self._reader, self._inbound, size, keep=keep, report=report)
         finally:
             self._reading_content = False
-        if chunk is None:
-            self._note_discarded(f"a BDAT chunk of {size} octets")
-        return chunk
+        if isinstance(chunk, Lost):
+            return []
+        return self._tell(events.ChunkReceived(chunk))
+
+    def _client_data(self, data: bytes) -> None:
+        self._tell(events.ClientData(data))
 
     # ------------------------------------------------------------------ writing
-
-    def _script(self, step: Step, argument: str = "") -> Action | None:
-        return self._core.script.decide(step, argument)
-
-    def _refused(self, action: Action | None) -> TypeGuard[Action]:
-        """Whether the script answers this step with a failure instead of running it."""
-        reply = action.reply if action is not None else None
-        return reply is not None and is_failure(self._core.persona, reply)
-
-    async def _answer(self, outcome: Outcome, action: Action | None = None) -> bytes:
-        """Sends the persona's reply, or the script's wording of it; returns what was sent."""
-        if outcome.situation is None or self._closing:
-            return b""
-        if action is not None and action.reply is not None:
-            data = render(self._core.persona, action.reply, outcome.fields)
-        else:
-            data = self._rendered(outcome)
-        await self._send(data, action.faults if action is not None else ())
-        if outcome.next is Next.CLOSE:
-            self.close()
-        return data
-
-    def _rendered(self, outcome: Outcome) -> bytes:
-        """The persona's reply; replies that depend only on the connection are kept."""
-        situation = outcome.situation
-        if situation is None:
-            return b""
-        if outcome.fields is not self._conversation.fields:
-            return self._core.persona.render(situation, outcome.fields)
-        data = self._replies.get(situation)
-        if data is None:
-            data = self._replies[situation] = self._core.persona.render(situation, outcome.fields)
-        return data
-
-    async def _refuse(self, action: Action) -> None:
-        """Sends a scripted failure instead of running the command (see scripting.script)."""
-        if action.reply is None:
-            return
-        persona = self._core.persona
-        await self._send(render(persona, action.reply, self._conversation.fields), action.faults)
-        if closes(persona, action.reply):
-            self.close()
-
-    async def _send(self, data: bytes, faults: tuple[Fault, ...] = ()) -> None:
-        if self._closing:
-            return
-        connection = self._connection
-        if faults and connection is not None:
-            # The transcript shows what reached the wire (see _written), and why.
-            detail = "; ".join(repr(fault) for fault in faults)
-            self._core.event(connection, "fault", detail)
-        await self._writer_path.write(data, faults)
-        if self._writer_path.closed_by_fault:
-            self._closing = True
 
     async def _write(self, data: bytes) -> None:
         # aiosmtpd's own writer, as its push() uses it, without push()'s added CRLF.
@@ -535,112 +395,78 @@ class _GmailSMTP(SMTP):
         await self._writer.drain()
 
     def _written(self, data: bytes) -> None:
-        """Accounts for bytes handed to the transport: reply codes and transcript lines."""
-        connection = self._connection
-        if connection is None:
-            return
-        for line in self._output.feed(data):
-            self._account(connection, line)
+        if self._session is not None:
+            self._session.handle(events.Written(data))
 
-    def _account(self, connection: Connection, line: bytes) -> None:
-        if line[3:4] in {b" ", b"\r", b"\n", b""} and line[:3].isdigit():
-            connection.reply_codes.append(int(line[:3]))  # the last line of a reply
-        if self._core.watching_lines:
-            self._core.line(connection, Direction.SERVER, line)
+    # ------------------------------------------------------------------ idleness
 
     def _on_idle(self) -> None:
         self._idle_timer = None
         if self._closing or self.transport is None:
             return
-        left = self._last_heard + self._core.idle_timeout_s - self.loop.time()
+        left = self._last_heard + self._host.idle_timeout_s - self.loop.time()
         if left > 0:
             self._idle_timer = self.loop.call_later(left, self._on_idle)
             return
-        outcome = self._conversation.idle_timeout()
-        data = self._core.persona.render(Situation.IDLE_TIMEOUT, outcome.fields)
-        self._written(data)
-        if isinstance(self.transport, asyncio.WriteTransport):
-            self.transport.write(data)
-        self.close()
+        # From a timer, not the command loop (which may be waiting for the client): the
+        # session's reply is handed to the transport at once, then the connection closes.
+        for action in self._tell(events.IdleTimeout()):
+            if isinstance(action, actions.Send):
+                self._replies.write_now(action.plan.data)
+            elif isinstance(action, actions.CloseConnection):
+                self.close(reset=action.reset)
 
     def _restart_idle_timer(self) -> None:
         # One timer per connection, moved forward lazily: each arrival only notes the time,
         # and the timer, when it fires early, sets itself again for the time left.
         self._last_heard = self.loop.time()
         if self._idle_timer is None and not self._closing:
-            self._idle_timer = self.loop.call_later(self._core.idle_timeout_s, self._on_idle)
-
-    # ------------------------------------------------------------------ reporting
-
-    @property
-    def _conversation(self) -> Conversation:
-        if self._connection is None:
-            raise RuntimeError("no connection yet")
-        return self._connection.conversation
-
-    def _consume_command_line(self, *, secret: bool = False) -> bytes:
-        line = self._inbound.take_line()
-        self._report_client(line, secret=secret)
-        return line
-
-    def _take_inbound_line(self) -> bytes:
-        return self._inbound.take_line()
-
-    def _report_client(self, data: bytes, *, secret: bool = False) -> None:
-        connection = self._connection
-        if data and connection is not None and self._core.watching_lines:
-            self._core.line(connection, Direction.CLIENT, data, secret=secret)
-
-    def _note_discarded(self, what: str) -> None:
-        connection = self._connection
-        if connection is not None:
-            self._core.event(connection, "discarded", f"{what}: read, not kept, not recorded")
-
-    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
-        connection = self._connection
-        ssl_object = transport.get_extra_info("ssl_object")
-        if connection is None or not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
-            return
-        connection.tls_version = ssl_object.version()
-        cipher = ssl_object.cipher()
-        connection.tls_cipher = cipher[0] if cipher else None
-        self._core.event(connection, "tls", f"{connection.tls_version} {connection.tls_cipher}")
-
-    def _tls_upgraded(self, transport: asyncio.BaseTransport) -> None:
-        # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
-        # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
-        discarded = self._inbound.clear()
-        connection = self._connection
-        if connection is None:
-            return
-        if discarded:
-            self._core.event(connection, "discarded", f"{len(discarded)} bytes sent before TLS")
-        self._note_tls(transport)
-        connection.conversation.tls_started()
+            self._idle_timer = self.loop.call_later(self._host.idle_timeout_s, self._on_idle)
 
 
-_VERB_METHODS = sorted(name for name in vars(_GmailSMTP) if name.startswith("smtp_"))
+def _tls_facts(transport: asyncio.BaseTransport) -> tuple[str | None, str | None]:
+    """The TLS version and cipher of a connection, or Nones."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
+        return None, None
+    cipher = ssl_object.cipher()
+    return ssl_object.version(), cipher[0] if cipher else None
+
+
+_VERB_METHODS = sorted(name for name in vars(_Connection) if name.startswith("smtp_"))
+"""The verbs this adapter dispatches (a test ties them to the session's)."""
 
 
 class ProtocolFactory:
     """Makes the protocol for each connection of one listener, and can close them all.
 
     Args:
-        core: the server's shared state.
+        host: the server behind the listener.
         listener: the kind of port this factory serves.
+        tls_context: the server context STARTTLS upgrades with.
         loop: the server's event loop.
     """
 
     def __init__(
-        self, core: ServerCore, listener: Listener, loop: asyncio.AbstractEventLoop
+        self,
+        host: SessionHost,
+        listener: Listener,
+        tls_context: ssl.SSLContext,
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self._core = core
+        self._host = host
         self._listener = listener
+        self._tls_context = tls_context
         self._loop = loop
-        self._live: set[_GmailSMTP] = set()
+        self._live: set[_Connection] = set()
 
     def __call__(self) -> asyncio.Protocol:
-        return _GmailSMTP(self._core, self._listener, self._loop, self._live)
+        return _Connection(self._host, self._listener, self._tls_context, self._loop, self._live)
+
+    @staticmethod
+    def verbs() -> list[str]:
+        """The SMTP verbs the adapter dispatches to the session (``EHLO``, ``MAIL``...)."""
+        return [name.removeprefix("smtp_") for name in _VERB_METHODS]
 
     async def close_all(self, *, timeout_s: float) -> None:
         """Drops every open connection and waits, at most ``timeout_s``, until they are gone.

@@ -12,28 +12,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = [
-    "LOST",
-    "Inbound",
-    "LineSplitter",
-    "Lost",
-    "extensions",
-    "read_chunk",
-    "read_data",
-    "read_line",
-]
+from fakeserver.session.ledger import LineSplitter
+
+__all__ = ["DROPPED", "LOST", "Inbound", "Lost", "read_chunk", "read_data", "read_line"]
 
 _CHUNK_READ_SIZE = 64 * 1024
 # Most one transport read can bring (asyncio's 256 KiB), with room to spare.
 _ONE_READ_AT_MOST = 2 * 256 * 1024
 
 
+@dataclass(frozen=True, slots=True)
 class Lost:
-    """The client went away in the middle of a read."""
+    """A read ended before its end: the client went away, or a fault dropped it."""
+
+    by_fault: bool
 
 
-LOST = Lost()
+LOST = Lost(by_fault=False)
+DROPPED = Lost(by_fault=True)
 
 
 class Inbound:
@@ -83,36 +81,6 @@ class Inbound:
     def has_line(self) -> bool:
         """Whether a whole line is waiting (so reading the next command will not block)."""
         return self._buffer.find(b"\n") >= 0
-
-
-class LineSplitter:
-    """Cuts a stream of pieces into whole lines, for reporting them one by one.
-
-    Args:
-        ending: what ends a line: CRLF for message data (RFC 5321 §2.3.8), LF for what the
-            server writes (where a fault may leave bare LFs).
-    """
-
-    __slots__ = ("_ending", "_partial")
-
-    def __init__(self, ending: bytes = b"\r\n") -> None:
-        self._ending = ending
-        self._partial = b""
-
-    def feed(self, piece: bytes) -> list[bytes]:
-        data = self._partial + piece
-        cut = data.rfind(self._ending) + len(self._ending)
-        if cut < len(self._ending):
-            self._partial = data
-            return []
-        self._partial = data[cut:]
-        lines = data[:cut].split(self._ending)[:-1]
-        return [line + self._ending for line in lines]
-
-    def rest(self) -> bytes:
-        """What is left that no line ending closed (a write cut short)."""
-        partial, self._partial = self._partial, b""
-        return partial
 
 
 async def read_line(reader: asyncio.StreamReader, limit: int) -> bytes | None:
@@ -166,15 +134,15 @@ async def read_data(
             ``size_limit`` are not told, only the final dot.
 
     Returns:
-        The message; None when it passed the size limit; ``LOST`` if the client went away
-        or the fault dropped it.
+        The message; None when it passed the size limit; ``LOST`` if the client went away,
+        ``DROPPED`` if the fault dropped it.
     """
     data = bytearray()
     received = 0
     lines = LineSplitter()
     while True:
         if drop_after is not None and received >= drop_after:
-            return LOST  # even if the whole message is here
+            return DROPPED  # even if the whole message is here
         try:
             piece = await reader.readuntil(b".\r\n")
         except asyncio.LimitOverrunError as error:
@@ -189,7 +157,7 @@ async def read_data(
         data += piece
         if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
             if drop_after is not None and received >= drop_after:
-                return LOST
+                return DROPPED
             if report is not None and received > size_limit:
                 report(b".\r\n")  # what is past the limit is not kept, nor recorded
             break
@@ -231,9 +199,3 @@ async def read_chunk(
             if report is not None:
                 report(piece)
     return b"".join(parts) if keep else None
-
-
-def extensions(ehlo_reply: bytes) -> frozenset[str]:
-    """The extension keywords an EHLO reply advertises (every line but the first)."""
-    lines = ehlo_reply.decode("utf-8", "replace").splitlines()[1:]
-    return frozenset(line[4:].split(" ")[0].upper() for line in lines if len(line) > 4)

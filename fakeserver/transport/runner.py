@@ -1,6 +1,7 @@
-"""The fake Gmail's listeners, served by aiosmtpd on a loop thread of their own.
+"""The fake's listeners, on a loop thread of their own; what serves their connections (the
+aiosmtpd adapter) is handed in.
 
-We bind the sockets ourselves (``_loop.bind``), in the caller's thread, instead of using
+We bind the sockets ourselves (``transport.loop.bind``), in the caller's thread, instead of using
 aiosmtpd's ``Controller``: port 0 then works (the Controller connects back to its configured
 port to check readiness, aiosmtpd#388), a port that is taken fails at once with a message
 that says what to change, and the server is ready as soon as ``create_server`` returns, in
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
+import ssl
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from fakeserver.server.state import ServerCore
-from fakeserver.session.rules import Listener
-from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
+from fakeserver.personas.model import Listener
 from fakeserver.transport.loop import BACKLOG, Address, LoopThread, bind
 
 __all__ = ["Address", "ListenerSpec", "Runner"]
@@ -36,23 +37,49 @@ class ListenerSpec:
     port: int
 
 
+class Connections(Protocol):
+    """Makes the protocol of each connection to one listener, and can drop them all (the
+    aiosmtpd adapter's ``ProtocolFactory`` is one)."""
+
+    def __call__(self) -> asyncio.Protocol: ...
+
+    async def close_all(self, *, timeout_s: float) -> None: ...
+
+    @property
+    def open_connections(self) -> int: ...
+
+
+ConnectionsFor = Callable[[Listener, asyncio.AbstractEventLoop], Connections]
+"""Makes the :class:`Connections` of a listener, once the loop it runs on exists."""
+
+
 class Runner:
     """Runs one server's listeners on an event loop in a background thread.
 
     Args:
-        core: the server's shared state.
         specs: the listeners.
+        connections: makes what serves each listener's connections.
+        tls_context: the server context for the implicit-TLS listener's handshakes.
+        idle_timeout_s: a client that connects and never finishes its handshake is idle too.
         start_timeout_s: the longest ``start()`` and ``stop()`` wait for the thread.
     """
 
     def __init__(
-        self, core: ServerCore, specs: Sequence[ListenerSpec], *, start_timeout_s: float = 10.0
+        self,
+        specs: Sequence[ListenerSpec],
+        connections: ConnectionsFor,
+        *,
+        tls_context: ssl.SSLContext,
+        idle_timeout_s: float,
+        start_timeout_s: float = 10.0,
     ) -> None:
-        self._core = core
         self._specs = tuple(specs)
+        self._connections = connections
+        self._tls_context = tls_context
+        self._idle_timeout_s = idle_timeout_s
         self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s)
         self._servers: list[asyncio.Server] = []
-        self._factories: list[ProtocolFactory] = []
+        self._factories: list[Connections] = []
 
     @property
     def running(self) -> bool:
@@ -83,14 +110,14 @@ class Runner:
         loop = asyncio.get_running_loop()
         addresses = []
         # A client that connects and never says hello is idle like any other.
-        handshake_timeout_s = min(_TLS_HANDSHAKE_TIMEOUT_S, self._core.idle_timeout_s)
+        handshake_timeout_s = min(_TLS_HANDSHAKE_TIMEOUT_S, self._idle_timeout_s)
         for spec, sock in zip(self._specs, sockets, strict=True):
-            factory = ProtocolFactory(self._core, spec.listener, loop)
-            implicit_tls = spec.listener is Listener.SMTPS
+            factory = self._connections(spec.listener, loop)
+            implicit_tls = spec.listener.implicit_tls
             server = await loop.create_server(
                 factory,
                 sock=sock,
-                ssl=self._core.tls_context if implicit_tls else None,
+                ssl=self._tls_context if implicit_tls else None,
                 ssl_handshake_timeout=handshake_timeout_s if implicit_tls else None,
                 ssl_shutdown_timeout=_TLS_SHUTDOWN_TIMEOUT_S if implicit_tls else None,
                 backlog=BACKLOG,

@@ -18,12 +18,13 @@ import json
 import os
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fakeserver.errors import CertificateError
+from fakeserver.scripting.faults import HandshakePlan
 
 __all__ = [
     "SERVER_NAMES",
@@ -220,6 +221,35 @@ def fault_context(certificates: Certificates, kind: str) -> ssl.SSLContext:
         )
         return server_context(expired)
     raise ValueError(f"unknown certificate fault {kind!r}; use untrusted, wrong_name or expired")
+
+
+def plan_handshakes(
+    context: ssl.SSLContext,
+    certificates: Certificates,
+    plan_for: Callable[[str], HandshakePlan],
+    on_error: Callable[[BaseException], None],
+) -> None:
+    """Makes every handshake on ``context`` go as ``plan_for(server_name)`` says.
+
+    OpenSSL's servername callback runs for every ClientHello, with or without SNI, before the
+    certificate is chosen, so a plan can still swap it or refuse the handshake.
+    """
+
+    def on_client_hello(
+        ssl_object: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext
+    ) -> int | None:
+        try:
+            plan = plan_for(server_name or "")
+            if plan.abort:
+                return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+            if plan.certificate is not None:
+                ssl_object.context = fault_context(certificates, plan.certificate)
+        except Exception as error:  # never let a plan break the server thread
+            on_error(error)
+            return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+        return None
+
+    context.sni_callback = on_client_hello
 
 
 def server_context(certificates: Certificates) -> ssl.SSLContext:

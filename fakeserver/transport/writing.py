@@ -1,9 +1,9 @@
-"""Writing replies, and misbehaving while doing it when a script asks (``scripting.faults``).
+"""Writing replies as their plans say (``scripting.faults.ReplyPlan``).
 
-Every byte the server sends goes through :meth:`ReplyWriter.write`, the one place where a
-reply can be delayed, dripped, split, held back to go out with the next one, mangled, or cut
-off by a close or a reset. Faults never change what the server decided, only what reaches
-the wire.
+Every byte the server sends goes through :meth:`ReplyWriter.write`, which carries out a plan:
+wait, stay silent, write in pieces, hold a reply back to go out with the next one, or end the
+connection before, in the middle of, or after it. The plan was made by the session; nothing
+here decides what is said.
 
 Replies to pipelined commands go out together (RFC 2920 §3.2 lets a server batch them): a
 reply is held while another whole command line is already waiting, and written with the
@@ -14,23 +14,12 @@ instead of three. Whoever is about to wait for the client must :meth:`flush` fir
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import struct
 from collections.abc import Awaitable, Callable
 
-from fakeserver.scripting.faults import (
-    Close,
-    Coalesce,
-    Delay,
-    Drip,
-    Fault,
-    NoFinalCRLF,
-    Reset,
-    SplitAt,
-    Stall,
-    pieces,
-    transform,
-)
+from fakeserver.scripting.faults import ReplyPlan
 
 __all__ = ["ReplyWriter"]
 
@@ -43,7 +32,7 @@ class ReplyWriter:
         written: told of bytes handed to the transport without ``write`` (before a close).
         transport: gives the transport to close or reset (it changes after STARTTLS).
         lost: done when the connection is gone.
-        pending_input: whether the client has already sent more (for ``Coalesce``).
+        pending_input: whether the client has already sent more (for a held reply).
         command_waiting: whether a whole command line is already waiting to be read.
     """
 
@@ -62,70 +51,61 @@ class ReplyWriter:
         self._lost = lost
         self._pending_input = pending_input
         self._command_waiting = command_waiting
-        self._held = b""
-        self.closed_by_fault = False
+        # A bytearray: a client pipelining thousands of commands adds to it thousands of times.
+        self._held = bytearray()
+        self.closed_by_plan = False
 
-    async def write(self, data: bytes, faults: tuple[Fault, ...] = ()) -> None:
-        """Writes one reply, applying ``faults`` in the order they came."""
-        if not faults:
+    async def write(self, plan: ReplyPlan) -> None:
+        """Writes one reply as ``plan`` says."""
+        if plan.plain:
             if self._command_waiting():
-                self._held += data  # the next command's reply goes out with it
+                self._held += plan.data  # the next command's reply goes out with it
                 return
-            await self._write(self._held + data)
-            self._held = b""
+            await self._write(self._take_held() + plan.data)
             return
-        if self._held:
-            # Replies held for batching answer earlier commands: a fault on this reply is not
-            # theirs, so they go out first, as they would have without the batching.
-            held, self._held = self._held, b""
-            await self._write(held)
-        for fault in faults:
-            if isinstance(fault, Delay):
-                await asyncio.sleep(fault.delay_s)
-            elif isinstance(fault, Stall):
-                await self._lost  # silent until the client (or the idle timer) gives up
-                return
-        data = transform(data, faults)
-        ending = next((f for f in faults if isinstance(f, Close | Reset)), None)
+        # Replies held for batching answer earlier commands: what this plan does is not theirs,
+        # so they go out first, as they would have without the batching.
+        await self.flush()
+        if plan.delay_s:
+            await asyncio.sleep(plan.delay_s)
+        if plan.stall:
+            await self._lost  # silent until the client (or the idle timer) gives up
+            return
+        ending = plan.ending
         if ending is not None and ending.when == "before":
-            self.close(reset=isinstance(ending, Reset))
+            self.close(reset=ending.reset)
             return
-        if any(isinstance(fault, Coalesce) for fault in faults) and self._pending_input():
-            self._held += data  # goes out with the next reply, in the same write
+        if plan.hold and self._pending_input():
+            self._held += plan.data  # goes out with the next reply, in the same write
             return
-        data, self._held = self._held + data, b""
-        chunks = pieces(data, faults)
-        if ending is not None and ending.when == "middle":
-            chunks = [data[: max(1, len(data) // 2)]]
-        interval = next(
-            (f.interval_s for f in faults if isinstance(f, Drip | SplitAt) and f.interval_s), 0.0
+        held = self._take_held()
+        pieces = (
+            dataclasses.replace(plan, data=held + plan.data).pieces() if held else plan.pieces()
         )
-        for index, chunk in enumerate(chunks):
-            if index and interval:
-                await asyncio.sleep(interval)
-            await self._write(chunk)
+        for index, piece in enumerate(pieces):
+            if index and plan.interval_s:
+                await asyncio.sleep(plan.interval_s)
+            await self._write(piece)
         if ending is not None:
-            self.close(reset=isinstance(ending, Reset))
-        elif any(isinstance(fault, NoFinalCRLF) for fault in faults):
-            self.close(reset=False)  # nothing else could end the client's wait
+            self.close(reset=ending.reset)
 
     async def flush(self) -> None:
         """Writes what is held back; call it before waiting for the client."""
         if self._held:
-            data, self._held = self._held, b""
-            await self._write(data)
+            await self._write(self._take_held())
 
-    def flush_now(self) -> None:
-        """Hands what is held back to the transport without waiting (before a close)."""
+    def write_now(self, data: bytes) -> None:
+        """Hands what is held back, then ``data``, to the transport without waiting (from a
+        timer, or before a close)."""
+        data = self._take_held() + data
         transport = self._transport()
-        if self._held and isinstance(transport, asyncio.WriteTransport):
-            self._written(self._held)
-            transport.write(self._held)
-        self._held = b""
+        if data and isinstance(transport, asyncio.WriteTransport):
+            self._written(data)
+            transport.write(data)
 
     def close(self, *, reset: bool) -> None:
         """Ends the connection; with ``reset``, by a TCP RST instead of an orderly close."""
-        self.closed_by_fault = True
+        self.closed_by_plan = True
         transport = self._transport()
         if transport is None:
             return
@@ -138,3 +118,8 @@ class ReplyWriter:
                 transport.abort()
                 return
         transport.close()
+
+    def _take_held(self) -> bytes:
+        held = bytes(self._held)
+        self._held.clear()
+        return held

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from fakeserver.experiments.experiment import (
+from fakeserver.experiments import (
+    Case,
     ClientCommand,
     Experiment,
     ExperimentOptions,
     Outcome,
     RunResult,
 )
-from fakeserver.experiments.matrix import Case
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "clients"
 PYTHON = shlex.quote(sys.executable)

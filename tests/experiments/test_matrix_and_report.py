@@ -11,21 +11,15 @@ from pathlib import Path
 import pytest
 
 from fakeserver.errors import ConfigurationError
-from fakeserver.experiments.experiment import (
-    ClientCommand,
-    ExperimentOptions,
-    Outcome,
-    Report,
-    RunResult,
-    classify,
-    error_line,
-)
+from fakeserver.experiments.clientrun import error_line
 from fakeserver.experiments.matrix import Case, default_matrix, parse_matrix
+from fakeserver.experiments.options import ClientCommand, ExperimentOptions
 from fakeserver.experiments.report import markdown_table, summary, to_html, to_json
+from fakeserver.experiments.results import Outcome, Report, RunResult, classify
+from fakeserver.personas.model import Listener
 from fakeserver.scripting.faults import Reset, TLSCertificate
 from fakeserver.scripting.scenario import ScenarioError, parse_scenario
 from fakeserver.scripting.script import Step
-from fakeserver.session.rules import Listener
 
 # The failure points the default matrix promises (issue 6).
 PROMISED = {

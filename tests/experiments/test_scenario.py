@@ -98,10 +98,12 @@ def test_rules_become_expectations() -> None:
 
 def test_settings_apply_unless_kept() -> None:
     scenario = parse_scenario("seed = 3\nidle_timeout_s = 5\n")
-    options = scenario.server_options(ServerOptions(seed=1))
+    options = ServerOptions(seed=1).with_scenario(scenario)
     assert (options.seed, options.idle_timeout_s) == (3, 5.0)
-    kept = scenario.server_options(ServerOptions(seed=1), keep={"seed", "idle_timeout_s"})
-    assert (kept.seed, kept.idle_timeout_s) == (1, 600.0)
+    kept = ServerOptions(seed=1, idle_timeout_s=9).with_scenario(
+        scenario, keep={"seed", "idle_timeout_s"}
+    )
+    assert (kept.seed, kept.idle_timeout_s) == (1, 9.0)
 
 
 def test_a_loaded_scenario_changes_what_a_client_sees(gmail: FakeGmail) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 import fakeserver
 
 PUBLIC = {
@@ -14,6 +18,7 @@ PUBLIC = {
     "CertificateError",
     "Certificates",
     "ConfigurationError",
+    "EndReason",
     "Envelope",
     "FakeGmail",
     "FakeServerError",
@@ -41,6 +46,74 @@ PUBLIC = {
     "Upstream",
     "load_persona",
 }
+
+
+SUBPACKAGES = {
+    "fakeserver.scripting": {
+        "FAULTS",
+        "AbortHandshake",
+        "BareLF",
+        "Close",
+        "Coalesce",
+        "Delay",
+        "Disconnect",
+        "Drip",
+        "Expectation",
+        "Fault",
+        "Garbage",
+        "NoFinalCRLF",
+        "Overlong",
+        "Reset",
+        "Scenario",
+        "ScenarioError",
+        "Script",
+        "SplitAt",
+        "Stall",
+        "Step",
+        "TLSCertificate",
+        "Withhold",
+        "load_scenario",
+        "parse_scenario",
+    },
+    "fakeserver.personas": {
+        "Behaviour",
+        "Listener",
+        "Persona",
+        "ReplyTemplate",
+        "Situation",
+        "load_persona",
+        "shipped_personas",
+    },
+    "fakeserver.recordreplay": {
+        "Cassette",
+        "ProxyOptions",
+        "RecordMode",
+        "RecordedTranscript",
+        "RecordingProxy",
+        "ReplayOptions",
+        "ReplayServer",
+        "Upstream",
+    },
+    "fakeserver.experiments": {
+        "Case",
+        "ClientCommand",
+        "Experiment",
+        "ExperimentOptions",
+        "Outcome",
+        "Report",
+        "RunResult",
+        "default_matrix",
+        "load_matrix",
+    },
+}
+
+
+@pytest.mark.parametrize("package", sorted(SUBPACKAGES))
+def test_the_public_subpackages_are_pinned(package: str) -> None:
+    module = importlib.import_module(package)
+    assert set(module.__all__) == SUBPACKAGES[package]
+    for name in module.__all__:
+        assert getattr(module, name) is not None
 
 
 def test_all_is_pinned() -> None:

@@ -7,6 +7,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,25 +19,29 @@ from client import (
     SMTPTimeoutError,
     TLSNegotiationError,
 )
+from fakeserver.errors import ScriptError
 from fakeserver.scripting.faults import (
     AbortHandshake,
     BareLF,
+    BodyPlan,
     Close,
     Coalesce,
     Delay,
     Disconnect,
     Drip,
+    Ending,
     Fault,
     Garbage,
+    HandshakePlan,
     NoFinalCRLF,
     Overlong,
+    ReplyPlan,
     Reset,
     SplitAt,
     Stall,
     TLSCertificate,
     Withhold,
-    pieces,
-    transform,
+    shape,
 )
 from fakeserver.scripting.script import Script, Step
 from fakeserver.server.fake import FakeGmail
@@ -82,6 +87,14 @@ LOST = {
 # ---------------------------------------------------------------- the byte transforms
 
 
+def transform(data: bytes, faults: tuple[Fault[Any], ...]) -> bytes:
+    return shape(ReplyPlan(data), faults).data
+
+
+def pieces(data: bytes, faults: tuple[Fault[Any], ...]) -> list[bytes]:
+    return shape(ReplyPlan(data), faults).pieces()
+
+
 def test_withhold_removes_an_extension_and_keeps_the_reply_well_formed() -> None:
     assert transform(EHLO, (Withhold("SMTPUTF8"),)) == (
         b"250-smtp.gmail.com at your service, [127.0.0.1]\r\n250-SIZE 35882577\r\n"
@@ -106,6 +119,23 @@ def test_drip_and_split_cut_a_reply_into_writes() -> None:
     assert pieces(EHLO, (SplitAt((4, 50, 999)),)) == [EHLO[:4], EHLO[4:50], EHLO[50:]]
 
 
+def test_faults_make_a_plan_and_those_of_another_kind_leave_it_alone() -> None:
+    plan = shape(ReplyPlan(b"250 OK\r\n"), (Delay(0.5), Close("middle"), Disconnect(3)))
+    assert plan == ReplyPlan(b"250 OK\r\n", delay_s=0.5, ending=Ending("middle", reset=False))
+    assert plan.pieces() == [b"250 "]
+    assert shape(BodyPlan(), (Disconnect(3, reset=True), Delay(1))) == BodyPlan(3, reset=True)
+    assert shape(HandshakePlan(), (AbortHandshake(),)) == HandshakePlan(abort=True)
+
+
+def test_a_fault_of_the_wrong_kind_for_its_step_is_refused_with_where_it_works(
+    gmail: FakeGmail,
+) -> None:
+    with pytest.raises(ScriptError, match=r"'disconnect' shapes a message body coming in.*body"):
+        gmail.script.on("rcpt").fault(Disconnect(3))
+    with pytest.raises(ScriptError, match=r"use it on tls"):
+        gmail.script.on("ehlo").fault(AbortHandshake())
+
+
 # ---------------------------------------------------------------- clients facing faults
 
 
@@ -121,7 +151,7 @@ def test_drip_and_split_cut_a_reply_into_writes() -> None:
     ids=["drip", "split-everywhere", "overlong-2000", "short-delay"],
 )
 def test_clients_cope_with_awkward_but_valid_replies(
-    gmail: FakeGmail, client: str, fault: Fault
+    gmail: FakeGmail, client: str, fault: Fault[Any]
 ) -> None:
     for step in ("greeting", "ehlo", "auth", "mail", "rcpt", "data", "end_of_data"):
         gmail.script.on(step).fault(fault)
@@ -166,7 +196,7 @@ def test_coalesced_replies_reach_a_pipelining_client(gmail: FakeGmail) -> None:
 )
 @pytest.mark.parametrize("client", CLIENTS)
 def test_a_dropped_connection_is_an_error_and_nothing_is_stored(
-    gmail: FakeGmail, client: str, step: str, fault: Fault
+    gmail: FakeGmail, client: str, step: str, fault: Fault[Any]
 ) -> None:
     gmail.script.on(step).fault(fault)
     with pytest.raises(LOST[client]):

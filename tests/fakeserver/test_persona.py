@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fakeserver.errors import PersonaError
-from fakeserver.personas.model import FIELDS, Situation, load_persona
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import FIELDS, Situation
 
 PERSONA = load_persona()
 GMAIL_TOML = Path(__file__).parents[2] / "fakeserver" / "personas" / "gmail.toml"

@@ -10,6 +10,7 @@ import pytest
 
 from fakeserver.errors import ScriptError, ServerThreadError, UnmetExpectation
 from fakeserver.personas.model import Situation
+from fakeserver.scripting.faults import Withhold
 from fakeserver.scripting.script import RawReply, Script, Step
 from fakeserver.server.fake import FakeGmail
 from tests.support.rawsmtp import RawSMTP
@@ -179,6 +180,32 @@ def test_session_assertions_pass_for_a_good_client(gmail: FakeGmail) -> None:
     sessions.assert_quit()
     assert sessions[0].commands[:4] == ("EHLO", "STARTTLS", "EHLO", "AUTH")
     assert sessions[0].messages == 1
+
+
+def test_offered_is_what_the_client_saw_after_a_withheld_extension(gmail: FakeGmail) -> None:
+    gmail.script.on("ehlo").fault(Withhold("PIPELINING"))
+    with RawSMTP(gmail.smtps, context=gmail.client_context()) as raw:
+        raw.reply()
+        assert b"PIPELINING" not in b"".join(raw.command("EHLO x"))
+        raw.send(b"NOOP\r\nNOOP\r\n")  # pipelined, although PIPELINING was withheld
+        assert [raw.reply()[0][:3] for _ in range(2)] == [b"250", b"250"]
+    [session] = gmail.wait_for_sessions(1)
+    assert "PIPELINING" not in session.offered
+    assert {"SIZE", "AUTH", "SMTPUTF8"} <= session.offered
+    with pytest.raises(AssertionError, match="pipelined commands although PIPELINING was not"):
+        gmail.sessions.assert_pipelining_only_when_offered()
+
+
+def test_a_client_that_pipelines_only_when_offered_passes_with_it_withheld(
+    gmail: FakeGmail,
+) -> None:
+    gmail.script.on("ehlo").fault(Withhold("PIPELINING"))
+    with smtplib.SMTP_SSL(*gmail.smtps, context=gmail.client_context(), timeout=5) as client:
+        client.login(*gmail.credentials)
+        client.sendmail("tester@gmail.com", ["a@x.org"], MESSAGE)
+    sessions = gmail.wait_for_sessions(1)
+    assert "PIPELINING" not in sessions[0].offered
+    sessions.assert_pipelining_only_when_offered()
 
 
 def test_session_assertions_catch_a_sloppy_client(gmail: FakeGmail) -> None:

@@ -14,11 +14,12 @@ import pytest
 
 from client.transcript import Direction, dump
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
-from fakeserver.personas.model import load_persona
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Listener
 from fakeserver.server.fake import FakeGmail, ServerOptions
-from fakeserver.server.state import BaseObserver, Connection
+from fakeserver.server.observers import BaseObserver
 from fakeserver.session.accounts import Account
-from fakeserver.session.rules import Listener
+from fakeserver.session.records import SessionView
 from fakeserver.transport.loop import bind
 from fakeserver.transport.tls import generate
 from tests.support.rawsmtp import RawSMTP
@@ -254,7 +255,7 @@ def test_pipelined_secrets_are_never_recorded(gmail: FakeGmail) -> None:
 
 def test_server_errors_reach_the_test_thread() -> None:
     class Broken(BaseObserver):
-        def on_open(self, connection: Connection) -> None:
+        def on_open(self, session: SessionView) -> None:
             raise ValueError("observer bug")
 
     with FakeGmail(observers=[Broken()]) as gmail:

@@ -12,8 +12,8 @@ from email.message import EmailMessage
 import aiosmtplib
 import pytest
 
+from fakeserver.personas.model import Listener
 from fakeserver.server.fake import FakeGmail, ServerOptions
-from fakeserver.session.rules import Listener
 from fakeserver.transport.tls import generate
 from tests.support.asyncclient import run_client
 

@@ -20,7 +20,7 @@ from client import PermanentReplyError, SMTPClient
 from client.transcript import Recorder, dump
 from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.server.fake import FakeGmail, ServerOptions
-from fakeserver.server.state import Observer
+from fakeserver.server.observers import Observer
 from tests.support.rawsmtp import RawSMTP
 from tests.support.wire import Stage, open_at, stop_and_check
 

@@ -1,0 +1,60 @@
+"""Who watches a fake server's conversations: the live log, the JSON event stream, transcript
+files, an experiment's connection counter, the HTTP API's events.
+
+Observers are called in the server's event-loop thread, with lines already redacted, and see
+each connection as a read-only :class:`~fakeserver.session.records.SessionView`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from client.transcript.text import Line
+from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
+
+__all__ = ["BaseObserver", "Observer"]
+
+
+class Observer(Protocol):
+    """Watches conversations; called in the server's event-loop thread, so keep it quick.
+
+    Lines arrive already redacted. An observer that raises is reported in
+    ``ServerState.errors`` and never breaks the connection.
+    """
+
+    def on_open(self, session: SessionView) -> None: ...
+
+    def on_line(self, session: SessionView, line: Line) -> None: ...
+
+    def on_event(self, session: SessionView, kind: str, detail: str) -> None: ...
+
+    def on_message(self, session: SessionView, message: CapturedMessage) -> None: ...
+
+    def on_close(self, session: SessionView, record: SessionRecord) -> None: ...
+
+
+class BaseObserver:
+    """An :class:`Observer` that ignores everything: subclass it and override only what
+    you watch."""
+
+    watches_lines = False
+    """Whether ``on_line`` is overridden: when no observer watches lines (and no transcript is
+    kept), sessions skip reporting them."""
+
+    def __init_subclass__(cls) -> None:
+        cls.watches_lines = cls.on_line is not BaseObserver.on_line
+
+    def on_open(self, session: SessionView) -> None:
+        pass
+
+    def on_line(self, session: SessionView, line: Line) -> None:
+        pass
+
+    def on_event(self, session: SessionView, kind: str, detail: str) -> None:
+        pass
+
+    def on_message(self, session: SessionView, message: CapturedMessage) -> None:
+        pass
+
+    def on_close(self, session: SessionView, record: SessionRecord) -> None:
+        pass

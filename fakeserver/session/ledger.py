@@ -1,0 +1,137 @@
+"""The bookkeeping of one connection, kept from what reached the wire.
+
+The :class:`Ledger` counts the client's commands and the server's reply codes, the extensions
+the last EHLO reply offered, whether the client pipelined and which faults acted, and keeps the
+transcript. Server lines are accounted only once the transport has handed them over (the
+session's ``Written`` event), after every fault: an extension a fault withheld is not offered,
+and a reply a fault cut short is recorded as far as it went.
+
+Client lines are redacted (AUTH payloads, SASL responses) before anything records them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from client.transcript.redaction import SecretRedactor
+from client.transcript.text import Direction, Line, Recorder, Transcript
+
+__all__ = ["Ledger", "LineSplitter"]
+
+
+class LineSplitter:
+    """Cuts a stream of pieces into whole lines, for accounting for them one by one.
+
+    Args:
+        ending: what ends a line: CRLF for message data (RFC 5321 §2.3.8), LF for what the
+            server writes (where a fault may leave bare LFs).
+    """
+
+    __slots__ = ("_ending", "_partial")
+
+    def __init__(self, ending: bytes = b"\r\n") -> None:
+        self._ending = ending
+        self._partial = b""
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        data = self._partial + piece if self._partial else piece
+        cut = data.rfind(self._ending) + len(self._ending)
+        if cut < len(self._ending):
+            self._partial = data
+            return []
+        self._partial = data[cut:]
+        lines = data[:cut].split(self._ending)[:-1]
+        return [line + self._ending for line in lines]
+
+    def rest(self) -> bytes:
+        """What is left that no line ending closed (a write cut short)."""
+        partial, self._partial = self._partial, b""
+        return partial
+
+
+class Ledger:
+    """What one connection said and was told, as it went over the wire.
+
+    Args:
+        recorder: keeps the transcript; None when transcripts are off.
+        report: told every line (already redacted), for observers; None when none watch.
+    """
+
+    def __init__(self, recorder: Recorder | None, report: Callable[[Line], None] | None) -> None:
+        self.commands: list[str] = []
+        self.reply_codes: list[int] = []
+        self.offered: frozenset[str] = frozenset()
+        self.pipelined = False
+        self.faults: list[str] = []
+        self._recorder = recorder
+        self._report = report
+        self.watching = recorder is not None or report is not None
+        self._redactor = SecretRedactor()
+        self._output = LineSplitter(b"\n")
+        self._ehlo_keywords: list[str] | None = None
+        self._ehlo_first_line = False
+
+    def command(self, verb: str, line: bytes, *, pipelined: bool, secret: bool = False) -> None:
+        """A command line: its verb (``"?"`` when unknown) and the line as sent."""
+        self.commands.append(verb)
+        if pipelined:
+            self.pipelined = True  # the next command came before this one's reply
+        self.client_line(line, secret=secret)
+
+    def client_line(self, data: bytes, *, secret: bool = False) -> None:
+        """Records a client line (or body piece); a ``secret`` one is redacted whole."""
+        if data and self.watching:
+            self._record(Direction.CLIENT, self._redactor.client_line(data, sasl_response=secret))
+
+    def expect_ehlo_reply(self) -> None:
+        """The next reply answers EHLO: the extensions its lines name are what is offered."""
+        self._ehlo_keywords = []
+        self._ehlo_first_line = True
+
+    def event(self, kind: str, detail: str = "") -> None:
+        if self._recorder is not None:
+            self._recorder.event(kind, detail)
+
+    def written(self, data: bytes) -> None:
+        """Accounts for octets handed to the transport, line by line."""
+        for line in self._output.feed(data):
+            self._account(line)
+
+    def finish(self) -> Transcript | None:
+        """Accounts for a reply cut short, closes the transcript and returns it."""
+        partial = self._output.rest()
+        if partial and self.watching:
+            self._record(Direction.SERVER, partial)  # recorded as far as it went; no reply
+        if self._recorder is None:
+            return None
+        self._recorder.event("closed")
+        return self._recorder.transcript()
+
+    def _account(self, line: bytes) -> None:
+        last_of_reply = line[3:4] in {b" ", b"\r", b"\n", b""}
+        if last_of_reply and line[:3].isdigit():
+            self.reply_codes.append(int(line[:3]))
+        if self._ehlo_keywords is not None and line[:3] == b"250":
+            self._offer(line, last_of_reply)
+        if self.watching:
+            self._record(Direction.SERVER, line)
+
+    def _offer(self, line: bytes, last: bool) -> None:
+        keywords = self._ehlo_keywords
+        if keywords is None:
+            return
+        if self._ehlo_first_line:
+            self._ehlo_first_line = False  # "250-host greets you", no extension
+        else:
+            keyword = line[4:].split(b" ")[0].strip().upper()
+            keywords.append(keyword.decode("ascii", "replace"))
+        if last:
+            self.offered = frozenset(keywords)
+            self._ehlo_keywords = None
+
+    def _record(self, direction: Direction, data: bytes) -> None:
+        if self._recorder is not None:
+            # Already redacted; the recorder's own redaction is a no-op on placeholders.
+            self._recorder.line(direction, data)
+        if self._report is not None:
+            self._report(Line(direction, data))
