@@ -42,7 +42,12 @@ from client.protocol.events import (
     SendResult,
     Verb,
 )
-from client.protocol.message import Envelope, Verdict, judge_envelope, prepare_envelope
+from client.protocol.message import (
+    EnvelopeVerdict,
+    PreparedMessage,
+    judge_envelope,
+    prepare_message,
+)
 from client.protocol.sasl import Login, Plain, SASLConversation, SASLMechanism, XOAuth2
 from client.protocol.wire import ReplyReader
 from client.transport import TranscriptSink, Transport
@@ -324,7 +329,7 @@ class SMTPClient:
         """
         if self.state is ClientState.GREETED:
             self.identify()
-        envelope = prepare_envelope(
+        envelope = prepare_message(
             message, self.capabilities or Capabilities(), sender=sender, recipients=recipients
         )
         return self._send_envelope(envelope)
@@ -363,7 +368,7 @@ class SMTPClient:
             self.identify()
         capabilities = self.capabilities or Capabilities()
         envelopes = [
-            prepare_envelope(message, capabilities, sender=sender, recipients=recipients)
+            prepare_message(message, capabilities, sender=sender, recipients=recipients)
             for message in messages
         ]
         results: list[SendResult | SMTPError] = []
@@ -388,7 +393,7 @@ class SMTPClient:
         return results
 
     def _send_pipelined(
-        self, envelopes: Sequence[Envelope], results: list[SendResult | SMTPError]
+        self, envelopes: Sequence[PreparedMessage], results: list[SendResult | SMTPError]
     ) -> None:
         """The pipelined half of ``send_messages``; appends to ``results`` as replies come."""
         if not envelopes:
@@ -422,7 +427,7 @@ class SMTPClient:
             if self.state is ClientState.CLOSED:
                 return
 
-    def _send_envelope(self, envelope: Envelope) -> SendResult:
+    def _send_envelope(self, envelope: PreparedMessage) -> SendResult:
         """One message: its envelope (in one write with PIPELINING), then its data."""
         if self._pipelining:
             group, count = self._envelope_group(envelope)
@@ -438,7 +443,7 @@ class SMTPClient:
     def _pipelining(self) -> bool:
         return bool(self.capabilities and self.capabilities.pipelining)
 
-    def _envelope_group(self, envelope: Envelope) -> tuple[bytes, int]:
+    def _envelope_group(self, envelope: PreparedMessage) -> tuple[bytes, int]:
         """MAIL, a RCPT per recipient and DATA, encoded for one write; and how many."""
         lines = [self._core.mail(envelope.sender, envelope.mail_parameters)]
         lines.extend(self._core.rcpt(to) for to in envelope.recipients)
@@ -452,7 +457,7 @@ class SMTPClient:
             exchanges.append(self._next_exchange())
         return exchanges
 
-    def _envelope_one_at_a_time(self, envelope: Envelope) -> list[Exchange]:
+    def _envelope_one_at_a_time(self, envelope: PreparedMessage) -> list[Exchange]:
         steps: list[tuple[Verb, Callable[[], bytes]]] = [
             (Verb.MAIL, lambda: self._core.mail(envelope.sender, envelope.mail_parameters)),
             *((Verb.RCPT, functools.partial(self._core.rcpt, to)) for to in envelope.recipients),
@@ -467,8 +472,8 @@ class SMTPClient:
         return exchanges
 
     def _judge(
-        self, envelope: Envelope, exchanges: Sequence[Exchange], *, reset: bool = True
-    ) -> Verdict:
+        self, envelope: PreparedMessage, exchanges: Sequence[Exchange], *, reset: bool = True
+    ) -> EnvelopeVerdict:
         """The envelope's verdict; raises its ``ReplyError`` when the data cannot follow,
         after a RSET that ends the half-open transaction unless ``reset`` is False."""
         verdict = judge_envelope(envelope.recipients, exchanges)
