@@ -34,7 +34,7 @@ from client.console import ConsoleLog
 from client.errors import ConnectionLostError, SMTPError, SMTPTimeoutError
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
 from client.submit import StopPoint, Submission, TLSMode, submit
-from client.transcript import write
+from client.transcript.text import write
 
 __all__ = ["main"]
 

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from client.errors import ConnectionLostError
 from client.smtp_client import SMTPClient
 from client.submit import TLSMode
-from client.transcript import Direction, Entry, Event, Line, Recorder, Transcript
 from client.transcript.compare import Mismatch, compare
+from client.transcript.model import Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
     Normaliser,
@@ -45,6 +45,7 @@ from client.transcript.normalise import (
     placeholder,
     split_line,
 )
+from client.transcript.recorder import Recorder
 
 __all__ = ["DEFAULT_MESSAGE", "Credentials", "ReplayResult", "replay", "transcript_tls"]
 

@@ -18,8 +18,9 @@ from typing import Final, Protocol
 from client.errors import ConnectionLostError, SMTPTimeoutError, TLSNegotiationError
 from client.protocol.events import Command
 from client.protocol.wire import split_wire_lines
-from client.transcript import Direction, Line, format_line
+from client.transcript.model import Direction, Line
 from client.transcript.redaction import SecretRedactor
+from client.transcript.text import format_line
 
 __all__ = ["TranscriptSink", "Transport"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from client.transcript.model import Direction, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
     LineFailure,
@@ -25,8 +26,9 @@ from client.transcript.normalise import (
     placeholder,
     split_line,
 )
+from client.transcript.redaction import redact
 from client.transcript.syntax import CRLF, format_wire_text
-from client.transcript.text import Direction, Line, Transcript, format_line, redact
+from client.transcript.text import format_line
 
 __all__ = ["Mismatch", "TranscriptMismatch", "assert_match", "compare"]
 

@@ -1,7 +1,8 @@
 """Redaction of AUTH secrets in client lines, fragment by fragment.
 
 Everything that decides what a secret is lives here, so that the recorder, ``redact`` and the
-display of mismatches agree. Only two things are secret (RFC 4954 §4):
+display of mismatches agree: ``SecretRedactor`` follows one stream of client lines as they are
+written, and ``redact`` runs one over a whole transcript. Only two things are secret (RFC 4954 §4):
 
 - the initial response of ``AUTH <mechanism> <initial-response>``;
 - a SASL response: the client line that answers a ``334`` challenge, except the ``*`` that
@@ -18,8 +19,11 @@ reaches the secret writes ``<redacted>`` and later pieces keep only the terminat
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-__all__ = ["REDACTED", "SecretRedactor", "is_redacted_placeholder"]
+from client.transcript.model import Direction, Entry, Line, Transcript
+
+__all__ = ["REDACTED", "SecretRedactor", "is_redacted_placeholder", "redact"]
 
 REDACTED = b"<redacted>"
 
@@ -121,3 +125,25 @@ class SecretRedactor:
         self._sasl_response = False
         self._secret_from = None
         self._emitted = False
+
+
+def redact(transcript: Transcript) -> Transcript:
+    """Return ``transcript`` with AUTH initial responses and SASL responses as ``<redacted>``.
+
+    A SASL response is any client line after a ``334`` reply, up to its terminator. Lines
+    that are already placeholders, and the ``*`` that cancels an exchange, stay as they are.
+    """
+    redactor = SecretRedactor()
+    answering_challenge = False
+    entries: list[Entry] = []
+    for entry in transcript.entries:
+        if isinstance(entry, Line) and entry.direction is Direction.SERVER:
+            # RFC 4954 §4: a challenge is a 334 reply; the next client line answers it.
+            answering_challenge = entry.data[:4] in (b"334 ", b"334\r", b"334\n", b"334")
+        elif isinstance(entry, Line):
+            data = redactor.client_line(entry.data, sasl_response=answering_challenge)
+            if entry.data.endswith(b"\n"):
+                answering_challenge = False
+            entry = replace(entry, data=data)
+        entries.append(entry)
+    return Transcript(transcript.headers, tuple(entries))
