@@ -5,7 +5,7 @@ This is how smtprig checks its fake Gmail against the conversations recorded wit
 one, and how a user checks any server against a recording::
 
     result = replay(read("37_swaks.txt"), "localhost", 2587, credentials=Credentials(...))
-    assert result.mismatch is None, result.mismatch
+    assert result.passed, result.mismatch
 
 What is sent for a line the recording could not keep (see ``client.transcript.normalise``):
 
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from client.errors import ConnectionLostError
 from client.smtp_client import SMTPClient
 from client.submit import TLSMode
-from client.transcript.compare import Mismatch, compare
+from client.transcript.compare import ReplayResult, compare
 from client.transcript.model import Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
@@ -47,7 +47,7 @@ from client.transcript.normalise import (
 )
 from client.transcript.recorder import Recorder
 
-__all__ = ["DEFAULT_MESSAGE", "Credentials", "ReplayResult", "replay", "transcript_tls"]
+__all__ = ["DEFAULT_MESSAGE", "Credentials", "replay", "transcript_tls"]
 
 DEFAULT_MESSAGE = (
     b"From: smtprig replay <replay@example.org>\r\n"
@@ -92,14 +92,6 @@ class Credentials:
         else:
             raw = f"\0{self.username}\0{self.password}".encode()
         return base64.b64encode(raw)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
-    """What the server said this time, and the first difference from the transcript."""
-
-    actual: Transcript
-    mismatch: Mismatch | None
 
 
 def transcript_tls(transcript: Transcript) -> TLSMode:
@@ -157,7 +149,7 @@ def replay(
         message: sent where the transcript has a message stand-in.
 
     Returns:
-        The conversation as it happened, and the first mismatch (None if it matched).
+        The conversation as it happened (``transcript``), and its first mismatch.
     """
     mode = tls or transcript_tls(transcript)
     recorder = Recorder()
@@ -179,7 +171,8 @@ def replay(
     if expected_lines and expected_lines[0].direction is Direction.CLIENT:
         # The recording starts after the greeting (its recorder missed it): so do we.
         actual_lines = _after_greeting(actual_lines)
-    return ReplayResult(actual, compare(expected_lines, actual_lines, normalisers=normalisers))
+    mismatch = compare(expected_lines, actual_lines, normalisers=normalisers)
+    return ReplayResult(transcript=actual, mismatch=mismatch)
 
 
 class _Speaker:

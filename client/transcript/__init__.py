@@ -7,7 +7,13 @@ replays with these names; this package needs only the standard library.
 
 from __future__ import annotations
 
-from client.transcript.compare import Mismatch, TranscriptMismatch, assert_match, compare
+from client.transcript.compare import (
+    Mismatch,
+    ReplayResult,
+    TranscriptMismatch,
+    assert_match,
+    compare,
+)
 from client.transcript.model import Comment, Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import NORMALISERS, Normaliser, Placeholder, normalise
 from client.transcript.recorder import Recorder
@@ -37,6 +43,7 @@ __all__ = [
     "Normaliser",
     "Placeholder",
     "Recorder",
+    "ReplayResult",
     "SecretRedactor",
     "Transcript",
     "TranscriptFormatError",
