@@ -30,6 +30,7 @@ from client.errors import (
     TLSNegotiationError,
     TransientReplyError,
 )
+from client.protocol.connection import ClientState
 from client.protocol.events import Capabilities, EnhancedStatus, Reply, ReplyKind, SendResult
 from client.protocol.sasl import Login, Plain, SASLMechanism, XOAuth2
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
@@ -39,6 +40,7 @@ from client.transport import TranscriptSink
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "Capabilities",
+    "ClientState",
     "ConnectionLostError",
     "EnhancedStatus",
     "LocalProtocolError",

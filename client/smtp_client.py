@@ -145,6 +145,7 @@ class SMTPClient:
 
     @property
     def state(self) -> ClientState:
+        """Where the conversation is, e.g. ``ClientState.READY`` between transactions."""
         return self._core.state
 
     @property
@@ -159,6 +160,7 @@ class SMTPClient:
 
     @property
     def closed(self) -> bool:
+        """Whether the connection is closed (by QUIT, an error, the server or ``close``)."""
         return self._driver.transport.closed
 
     @_closes_on_failure
