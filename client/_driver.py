@@ -6,6 +6,11 @@ transport writes the bytes, then reads until the core has the reply. Each round 
 own deadline of the transport's ``timeout_s``, so a server that stalls, or drips one byte at a
 time, cannot hold the caller longer than that.
 
+Before the core encodes a command, the driver hands it whatever the server has sent meanwhile,
+read without waiting: a reply that came before its command was sent answers nothing, and the
+core can tell only if it has the bytes before it has the command (issue 16: a ``250`` sent with
+the ``354``, before the end of data, must not count as the end of data's reply).
+
 The step methods of ``SMTPClient``, message sending (``client._sending``) and raw mode
 (``client._raw``) all go through one ``Driver``; it is the only owner of the core and the
 transport, and knows nothing of what the commands are for.
@@ -54,11 +59,19 @@ class Driver:
         self._ssl_context = ssl_context
 
     def encode(self, encode: Callable[_P, bytes], /, *args: _P.args, **kwargs: _P.kwargs) -> bytes:
-        """Have the core encode one command: ``encode`` is one of its command methods.
+        """Have the core encode one command: ``encode`` is one of its command methods. If no
+        command is waiting for its reply, what the server sent meanwhile is handed to the core
+        first.
 
         Raises:
             LocalProtocolError: the core refused the command; nothing was sent.
+            ConnectionLostError: the connection broke.
         """
+        # With nothing outstanding, any byte that arrived is early. Behind a command already
+        # encoded (a pipelined group), its check covered the group: one read per write keeps
+        # a server that floods from filling memory before the replies are parsed.
+        if not self.core.pending and not self.transport.closed:
+            self._take_early_bytes()
         return encode(*args, **kwargs)
 
     def command(self, encode: Callable[_P, bytes], /, *args: _P.args, **kwargs: _P.kwargs) -> Reply:
@@ -129,6 +142,13 @@ class Driver:
         """Close the connection; safe to call more than once."""
         self.transport.close()
         self.core.connection_closed()
+
+    def _take_early_bytes(self) -> None:
+        # One read at most: enough to see that the server spoke out of turn, and a server that
+        # never stops writing cannot keep the client here.
+        data = self.transport.receive_nowait()
+        if data is not None:
+            self.core.receive_data(data)
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._ssl_context is None:

@@ -18,6 +18,13 @@ Theory of operation:
 - Replies are matched to commands in order. If an earlier command of a pipelined group was
   refused, a later one arrives in a state it was not sent for: a refusal then changes nothing,
   and an acceptance is a protocol violation.
+- A reply answers only a command sent before it arrived (RFC 5321 §4.2: one reply per command,
+  after it). The core counts the octets received and notes, for each command, how many had
+  arrived when it was encoded; a reply whose first octet came earlier answers nothing, e.g. a
+  250 sent with the 354, before the end of data. Only a 421 may come early: RFC 5321 §3.8
+  lets a server announce its shutdown asynchronously, to be read after the next command.
+  The driver must hand over what has arrived before it asks for the next command, or an early
+  reply looks like a late one.
 - After a ``LocalProtocolError`` or a ``RemoteProtocolError`` the state is ``ERROR`` for good.
   ``CLOSED`` is reached by QUIT, by a 421 reply, or when the server closes.
 """
@@ -177,7 +184,12 @@ class ClientProtocol:
     def __init__(self, *, reader: ReplyReader | None = None) -> None:
         self._state = ClientState.CONNECTED
         self._reader = reader if reader is not None else ReplyReader()
-        self._pending = collections.deque([Command(_V.GREETING, "<greeting>")])
+        # Each command waiting for its reply, with the octets received when it was encoded.
+        self._pending: collections.deque[tuple[Command, int]] = collections.deque(
+            [(Command(_V.GREETING, "<greeting>"), 0)]
+        )
+        self._received_octets = 0
+        self._replied_octets = 0
         self._eof = False
         self.capabilities: Capabilities | None = None
         self.tls_active = False
@@ -190,12 +202,17 @@ class ClientProtocol:
     @property
     def pending(self) -> tuple[Command, ...]:
         """Commands sent whose replies have not arrived yet, oldest first."""
-        return tuple(self._pending)
+        return tuple(command for command, _ in self._pending)
 
     def receive_data(self, data: bytes) -> None:
-        """Hand over bytes read from the network; ``b""`` means the server closed."""
+        """Hand over bytes read from the network; ``b""`` means the server closed.
+
+        Hand over what has arrived before encoding the next command: bytes received later
+        count as sent after it.
+        """
         if data:
             self._reader.feed(data)
+            self._received_octets += len(data)
         else:
             self._eof = True
 
@@ -217,11 +234,19 @@ class ClientProtocol:
             if not self._eof:
                 return NEED_DATA
             self._state = _S.CLOSED
-            pending = self._pending[0] if self._pending else None
+            pending = self._pending[0][0] if self._pending else None
             return ConnectionClosed(pending, self._reader.pending())
+        began_at = self._replied_octets
+        self._replied_octets += sum(map(len, reply.wire))
         if not self._pending:
             raise self._remote_error(f"unsolicited reply {str(reply)[:80]!r}", reply)
-        command = self._pending.popleft()
+        command, sent_at = self._pending.popleft()
+        if began_at < sent_at and reply.code != _CLOSING_CODE:
+            raise self._remote_error(
+                f"{str(reply)[:80]!r} came before {command.text!r} was sent, so it answers "
+                "nothing (RFC 5321 §4.2: a reply follows its command)",
+                reply,
+            )
         self._apply(command, reply)
         return Exchange(command, reply)
 
@@ -322,7 +347,7 @@ class ClientProtocol:
             wire = encode_message_data(data)
         except LocalProtocolError as error:
             raise self._local_error(error.message) from None
-        self._pending.append(Command(_V.END_OF_DATA, "<end of data>"))
+        self._pending.append((Command(_V.END_OF_DATA, "<end of data>"), self._received_octets))
         return wire
 
     def rset(self) -> bytes:
@@ -365,7 +390,8 @@ class ClientProtocol:
                 line = encode_command_line(text, limit_octets=limit_octets)
         except LocalProtocolError as error:
             raise self._local_error(error.message) from None
-        self._pending.append(Command(verb, shown if shown is not None else text))
+        command = Command(verb, shown if shown is not None else text)
+        self._pending.append((command, self._received_octets))
         return line
 
     def _projected_state(self) -> ClientState:
@@ -380,7 +406,7 @@ class ClientProtocol:
         if reason is not None:
             raise self._local_error(reason)
         state: ClientState = self._state
-        for command in self._pending:
+        for command, _ in self._pending:
             state = TRANSITIONS.get((state, command.verb), {}).get(_DONE, state)
         return state
 
@@ -388,8 +414,9 @@ class ClientProtocol:
         """Why nothing may be queued behind the pending commands, or None if it may."""
         if not self._pending:
             return None
-        last = self._pending[-1].text
-        if self._pending[-1].verb not in _PIPELINABLE:
+        last_command = self._pending[-1][0]
+        last = last_command.text
+        if last_command.verb not in _PIPELINABLE:
             return f"waiting for the reply to {last!r}; RFC 2920 §3.1 lets nothing follow it"
         if not (self.capabilities and self.capabilities.pipelining):
             return f"waiting for the reply to {last!r}; the server does not offer PIPELINING"
