@@ -30,9 +30,9 @@ from client.errors import (
     TLSNegotiationError,
     TransientReplyError,
 )
-from client.protocol.connection import ClientState
 from client.protocol.events import Capabilities, EnhancedStatus, Reply, ReplyKind, SendResult
 from client.protocol.sasl import Login, Plain, SASLMechanism, XOAuth2
+from client.protocol.states import ClientState
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
 from client.submit import StopPoint, Submission, TLSMode, submit
 from client.transport import TranscriptSink

@@ -29,8 +29,9 @@ from client.errors import (
     SMTPTimeoutError,
     TLSNegotiationError,
 )
-from client.protocol.connection import ClientProtocol, ClientState
+from client.protocol.connection import ClientProtocol
 from client.protocol.events import ConnectionClosed, Exchange, Reply, Verb
+from client.protocol.states import ClientState
 from client.transport import Transport
 
 __all__ = ["FATAL_ERRORS", "Driver", "reply_or_raise"]

@@ -15,7 +15,6 @@ from email.message import EmailMessage
 
 from client._driver import FATAL_ERRORS, Driver, reply_or_raise
 from client.errors import LocalProtocolError, ReplyError, SMTPError
-from client.protocol.connection import ClientState
 from client.protocol.events import Capabilities, Exchange, SendResult, Verb
 from client.protocol.message import (
     EnvelopeVerdict,
@@ -23,6 +22,7 @@ from client.protocol.message import (
     judge_envelope,
     prepare_message,
 )
+from client.protocol.states import ClientState
 
 __all__ = ["MessageSender"]
 

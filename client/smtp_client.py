@@ -25,9 +25,9 @@ from client._driver import FATAL_ERRORS, Driver, reply_or_raise
 from client._raw import RawMode
 from client._sending import MessageSender
 from client.errors import PermanentReplyError, RemoteProtocolError, SMTPError
-from client.protocol.connection import ClientState
 from client.protocol.events import Capabilities, Reply, SendResult, Verb
 from client.protocol.sasl import Login, Plain, SASLConversation, SASLMechanism, XOAuth2
+from client.protocol.states import ClientState
 from client.transport import TranscriptSink, Transport
 
 __all__ = ["DEFAULT_TIMEOUT_S", "SMTPClient"]

@@ -10,7 +10,7 @@ Feed :class:`ReplyReader` the bytes received and it hands back :class:`Reply` va
 
 from __future__ import annotations
 
-from client.protocol.connection import ClientProtocol, ClientState, state_diagram
+from client.protocol.connection import ClientProtocol
 from client.protocol.events import (
     NEED_DATA,
     Capabilities,
@@ -31,6 +31,7 @@ from client.protocol.message import (
     prepare_message,
 )
 from client.protocol.sasl import Login, Plain, SASLConversation, SASLMechanism, XOAuth2
+from client.protocol.states import ClientState, state_diagram
 from client.protocol.wire import ReplyReader, dot_stuff, encode_command_line, encode_message_data
 
 __all__ = [

@@ -16,7 +16,7 @@ from client.protocol import (
     Exchange,
     Verb,
 )
-from client.protocol.connection import TRANSITIONS, state_diagram
+from client.protocol.states import TRANSITIONS, state_diagram
 
 GMAIL_EHLO = (
     b"250-smtp.gmail.com at your service, [203.0.113.7]\r\n"
