@@ -32,13 +32,16 @@ from client.errors import (
 )
 from client.protocol.events import Capabilities, EnhancedStatus, Reply, ReplyKind, SendResult
 from client.protocol.sasl import Login, Plain, SASLMechanism, XOAuth2
+from client.protocol.states import ClientState
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
-from client.submit import StopPoint, Submission, TLSMode, submit
+from client.submit import StopPoint, Submission, submit
+from client.tls_mode import TLSMode
 from client.transport import TranscriptSink
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "Capabilities",
+    "ClientState",
     "ConnectionLostError",
     "EnhancedStatus",
     "LocalProtocolError",

@@ -33,8 +33,9 @@ from pathlib import Path
 from client.console import ConsoleLog
 from client.errors import ConnectionLostError, SMTPError, SMTPTimeoutError
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
-from client.submit import StopPoint, Submission, TLSMode, submit
-from client.transcript import write
+from client.submit import StopPoint, Submission, submit
+from client.tls_mode import TLSMode
+from client.transcript.text import write
 
 __all__ = ["main"]
 

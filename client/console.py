@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from client.transcript import Direction, Line, Recorder, format_line
+from client.transcript.model import Direction, Line
+from client.transcript.recorder import Recorder
 from client.transcript.redaction import SecretRedactor
+from client.transcript.text import format_line
 
 __all__ = ["ConsoleLog"]
 

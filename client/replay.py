@@ -5,7 +5,7 @@ This is how smtprig checks its fake Gmail against the conversations recorded wit
 one, and how a user checks any server against a recording::
 
     result = replay(read("37_swaks.txt"), "localhost", 2587, credentials=Credentials(...))
-    assert result.mismatch is None, result.mismatch
+    assert result.passed, result.mismatch
 
 What is sent for a line the recording could not keep (see ``client.transcript.normalise``):
 
@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from client.errors import ConnectionLostError
 from client.smtp_client import SMTPClient
 from client.tls_mode import TLSMode
-from client.transcript import Direction, Entry, Event, Line, Recorder, Transcript
-from client.transcript.compare import Mismatch, compare
+from client.transcript.compare import ReplayResult, compare
+from client.transcript.facts import is_handshake, transcript_tls
+from client.transcript.model import Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
     Normaliser,
@@ -45,8 +46,9 @@ from client.transcript.normalise import (
     placeholder,
     split_line,
 )
+from client.transcript.recorder import Recorder
 
-__all__ = ["DEFAULT_MESSAGE", "Credentials", "ReplayResult", "replay", "transcript_tls"]
+__all__ = ["DEFAULT_MESSAGE", "Credentials", "replay", "transcript_tls"]
 
 DEFAULT_MESSAGE = (
     b"From: smtprig replay <replay@example.org>\r\n"
@@ -62,13 +64,6 @@ _BYTES = re.compile(r"<(\d+) bytes\b")
 _HELLO = re.compile(r"(EHLO|HELO)\s+<[^<>]*>\s*$", re.IGNORECASE)
 _AUTH = re.compile(r"AUTH\s+(\S+)\s+<[^<>]*>\s*$", re.IGNORECASE)
 _BDAT = re.compile(rb"BDAT\s+(\d+)", re.IGNORECASE)
-_PORT = re.compile(r"\s*(\d+)")
-_PORT_MODES = {465: TLSMode.IMPLICIT, 587: TLSMode.STARTTLS, 25: TLSMode.STARTTLS}
-_LISTENER_MODES = {
-    "smtps": TLSMode.IMPLICIT,
-    "submission": TLSMode.STARTTLS,
-    "plain": TLSMode.STARTTLS,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,41 +86,6 @@ class Credentials:
         else:
             raw = f"\0{self.username}\0{self.password}".encode()
         return base64.b64encode(raw)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
-    """What the server said this time, and the first difference from the transcript."""
-
-    actual: Transcript
-    mismatch: Mismatch | None
-
-
-def transcript_tls(transcript: Transcript) -> TLSMode:
-    """How the recorded client used TLS.
-
-    In order: the ``tls`` header (the recording proxy writes one); else a TLS handshake
-    before the first client line (implicit) or after a STARTTLS (starttls); else the
-    ``port`` or ``listener`` header (465 or smtps: implicit; 587, 25, submission or plain:
-    starttls); else none.
-    """
-    header = transcript.header("tls")
-    if header is not None and header in {mode.value for mode in TLSMode}:
-        return TLSMode(header)
-    seen_client = seen_starttls = False
-    for entry in transcript.entries:
-        if _is_handshake(entry):
-            if not seen_client:
-                return TLSMode.IMPLICIT
-            if seen_starttls:
-                return TLSMode.STARTTLS
-        elif isinstance(entry, Line) and entry.direction is Direction.CLIENT:
-            seen_client = True
-            seen_starttls = seen_starttls or entry.data[:8].upper() == b"STARTTLS"
-    port = _PORT.match(transcript.header("port") or "")
-    if port is not None and int(port[1]) in _PORT_MODES:
-        return _PORT_MODES[int(port[1])]
-    return _LISTENER_MODES.get(transcript.header("listener") or "", TLSMode.NONE)
 
 
 def replay(
@@ -156,7 +116,7 @@ def replay(
         message: sent where the transcript has a message stand-in.
 
     Returns:
-        The conversation as it happened, and the first mismatch (None if it matched).
+        The conversation as it happened (``transcript``), and its first mismatch.
     """
     mode = tls or transcript_tls(transcript)
     recorder = Recorder()
@@ -178,7 +138,8 @@ def replay(
     if expected_lines and expected_lines[0].direction is Direction.CLIENT:
         # The recording starts after the greeting (its recorder missed it): so do we.
         actual_lines = _after_greeting(actual_lines)
-    return ReplayResult(actual, compare(expected_lines, actual_lines, normalisers=normalisers))
+    mismatch = compare(expected_lines, actual_lines, normalisers=normalisers)
+    return ReplayResult(transcript=actual, mismatch=mismatch)
 
 
 class _Speaker:
@@ -201,7 +162,7 @@ class _Speaker:
         index = 0
         while index < len(entries):
             entry = entries[index]
-            if _is_handshake(entry):
+            if is_handshake(entry):
                 self._client.handshake_tls()
             elif isinstance(entry, Event) and entry.kind == "closed":
                 return
@@ -283,12 +244,6 @@ class _Speaker:
 def _address(token: str, address: str) -> str:
     inner = token[1:-1]
     return token if "@" in inner and not inner.startswith("redacted") else f"<{address}>"
-
-
-def _is_handshake(entry: Entry) -> bool:
-    if not isinstance(entry, Event):
-        return False
-    return entry.kind == "tls" or (entry.kind == "note" and "handshake" in entry.detail.lower())
 
 
 def _next_line(entries: list[Entry], index: int) -> Line | None:

@@ -1,13 +1,12 @@
-"""The blocking driver: the protocol core plus a transport, and nothing else.
+"""``SMTPClient``, the blocking client: the public face of one connection.
 
-Every command goes the same way: the core encodes it (or refuses it before a byte is sent), the
-transport writes the bytes, then reads until the core has the reply. Each round trip has its
-own deadline of ``timeout_s``, so a server that stalls, or drips one byte at a time, cannot hold
-the caller longer than that.
+Its methods are the whole API; the work is done by three collaborators it owns:
+``client._driver.Driver`` (the round trip between the protocol core and the socket, each one
+bounded by ``timeout_s``), ``client._sending.MessageSender`` (whole messages, pipelined when the
+server allows) and ``client._raw.RawMode`` (bytes as given, replies parsed, never judged).
 
 After a protocol error, a timeout, a lost connection or a failed TLS handshake the connection is
-closed; after a refusing reply (``ReplyError``) the session goes on. In raw mode the core steps
-aside: bytes go out exactly as given and replies are parsed, never judged.
+closed; after a refusing reply (``ReplyError``) the session goes on.
 """
 
 from __future__ import annotations
@@ -22,29 +21,13 @@ from collections.abc import Callable, Iterable, Sequence
 from email.message import EmailMessage
 from typing import Concatenate, Final, ParamSpec, Self, TypeVar
 
-from client.errors import (
-    ConnectionLostError,
-    LocalProtocolError,
-    PermanentReplyError,
-    ProtocolError,
-    RemoteProtocolError,
-    ReplyError,
-    SMTPError,
-    SMTPTimeoutError,
-    TLSNegotiationError,
-)
-from client.protocol.connection import ClientProtocol, ClientState
-from client.protocol.events import (
-    Capabilities,
-    ConnectionClosed,
-    Exchange,
-    Reply,
-    SendResult,
-    Verb,
-)
-from client.protocol.message import Envelope, Verdict, judge_envelope, prepare_envelope
+from client._driver import FATAL_ERRORS, Driver, reply_or_raise
+from client._raw import RawMode
+from client._sending import MessageSender
+from client.errors import PermanentReplyError, RemoteProtocolError, SMTPError
+from client.protocol.events import Capabilities, Reply, SendResult, Verb
 from client.protocol.sasl import Login, Plain, SASLConversation, SASLMechanism, XOAuth2
-from client.protocol.wire import ReplyReader
+from client.protocol.states import ClientState
 from client.transport import TranscriptSink, Transport
 
 __all__ = ["DEFAULT_TIMEOUT_S", "SMTPClient"]
@@ -54,8 +37,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S: Final = 30.0
 """Seconds allowed for each operation. RFC 5321 §4.5.3.2 suggests minutes for a relay; a test
 tool should fail fast, and callers sending large messages can raise it."""
-
-_FATAL = (ProtocolError, ConnectionLostError, SMTPTimeoutError, TLSNegotiationError)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -70,7 +51,7 @@ def _closes_on_failure(
     def wrapper(self: SMTPClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
-        except _FATAL:
+        except FATAL_ERRORS:
             self.close()
             raise
 
@@ -97,11 +78,10 @@ class SMTPClient:
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
     ) -> None:
-        self._transport = transport
-        self._ssl_context = ssl_context
-        self._core = ClientProtocol()
-        self._raw_reader: ReplyReader | None = None
-        self._raw_after_challenge = False
+        self._driver = Driver(transport, ssl_context=ssl_context)
+        self._core = self._driver.core
+        self._sender = MessageSender(self._driver)
+        self._raw_mode: RawMode | None = None
         self.local_hostname = local_hostname or _address_literal(transport.local_address)
         self.greeting: Reply | None = None
 
@@ -153,9 +133,9 @@ class SMTPClient:
             raise
         try:
             if implicit_tls:
-                transport.start_tls(client._tls_context(), transport.deadline())
+                client._driver.start_tls()
             if read_greeting:
-                client.greeting = client._reply_or_raise(client._next_exchange())
+                client.greeting = reply_or_raise(client._driver.next_exchange())
             else:
                 client.take_over()
         except BaseException:
@@ -165,6 +145,7 @@ class SMTPClient:
 
     @property
     def state(self) -> ClientState:
+        """Where the conversation is, e.g. ``ClientState.READY`` between transactions."""
         return self._core.state
 
     @property
@@ -175,21 +156,22 @@ class SMTPClient:
     @property
     def tls_version(self) -> str | None:
         """The TLS version in use, e.g. ``"TLSv1.3"``; None in clear text."""
-        return self._transport.tls_version
+        return self._driver.transport.tls_version
 
     @property
     def closed(self) -> bool:
-        return self._transport.closed
+        """Whether the connection is closed (by QUIT, an error, the server or ``close``)."""
+        return self._driver.transport.closed
 
     @_closes_on_failure
     def ehlo(self, name: str | None = None) -> Reply:
         """EHLO; the reply's extension lines become ``capabilities``."""
-        return self._command(self._core.ehlo(name or self.local_hostname))
+        return self._driver.command(self._core.ehlo, name or self.local_hostname)
 
     @_closes_on_failure
     def helo(self, name: str | None = None) -> Reply:
         """HELO, for servers that refuse EHLO; ``capabilities`` becomes empty."""
-        return self._command(self._core.helo(name or self.local_hostname))
+        return self._driver.command(self._core.helo, name or self.local_hostname)
 
     def identify(self, name: str | None = None) -> Reply:
         """EHLO, or HELO if the server refuses EHLO with a 5yz reply (RFC 5321 §3.2)."""
@@ -205,8 +187,8 @@ class SMTPClient:
         Returns:
             The 220 reply to STARTTLS.
         """
-        reply = self._command(self._core.starttls())
-        self._transport.start_tls(self._tls_context(), self._transport.deadline())
+        reply = self._driver.command(self._core.starttls)
+        self._driver.start_tls()
         self._core.tls_established()
         if send_ehlo:
             self.ehlo()
@@ -239,32 +221,34 @@ class SMTPClient:
                 is cancelled with ``*`` and the connection closed.
         """
         conversation = SASLConversation(mechanism, send_initial_response=send_initial_response)
-        exchange = self._exchange(self._core.auth(mechanism.name, conversation.initial_response))
+        exchange = self._driver.exchange(
+            self._core.auth, mechanism.name, conversation.initial_response
+        )
         # Bounded: the conversation stops answering after MAX_SASL_CHALLENGES challenges.
         while exchange.reply.is_intermediate:
             answer = conversation.answer(exchange.reply)
             if answer is None:
-                self._exchange(self._core.sasl_cancel())
+                self._driver.exchange(self._core.sasl_cancel)
                 raise RemoteProtocolError(
                     f"{mechanism.name} has no answer to {exchange.reply}", reply=exchange.reply
                 )
-            exchange = self._exchange(self._core.sasl_response(answer), sasl_response=True)
-        return self._reply_or_raise(exchange)
+            exchange = self._driver.exchange(self._core.sasl_response, answer)
+        return reply_or_raise(exchange)
 
     @_closes_on_failure
     def mail(self, sender: str, *, parameters: Sequence[str] = ()) -> Reply:
         """``MAIL FROM:<sender>`` with optional ESMTP parameters such as ``SIZE=1234``."""
-        return self._command(self._core.mail(sender, parameters))
+        return self._driver.command(self._core.mail, sender, parameters)
 
     @_closes_on_failure
     def rcpt(self, recipient: str, *, parameters: Sequence[str] = ()) -> Reply:
         """``RCPT TO:<recipient>``."""
-        return self._command(self._core.rcpt(recipient, parameters))
+        return self._driver.command(self._core.rcpt, recipient, parameters)
 
     @_closes_on_failure
     def data(self) -> Reply:
         """DATA; the 354 reply means the server waits for ``message_data``."""
-        return self._command(self._core.data())
+        return self._driver.command(self._core.data)
 
     @_closes_on_failure
     def message_data(self, message: bytes) -> Reply:
@@ -276,23 +260,23 @@ class SMTPClient:
         Raises:
             LocalProtocolError: a line is longer than RFC 5321 §4.5.3.1.6 allows.
         """
-        return self._command(self._core.message_data(message))
+        return self._driver.command(self._core.message_data, message)
 
     @_closes_on_failure
     def rset(self) -> Reply:
         """RSET: abort the current mail transaction."""
-        return self._command(self._core.rset())
+        return self._driver.command(self._core.rset)
 
     @_closes_on_failure
     def noop(self) -> Reply:
         """NOOP."""
-        return self._command(self._core.noop())
+        return self._driver.command(self._core.noop)
 
     @_closes_on_failure
     def quit(self) -> Reply:
         """QUIT, then close."""
         try:
-            return self._command(self._core.quit())
+            return self._driver.command(self._core.quit)
         finally:
             self.close()
 
@@ -324,10 +308,7 @@ class SMTPClient:
         """
         if self.state is ClientState.GREETED:
             self.identify()
-        envelope = prepare_envelope(
-            message, self.capabilities or Capabilities(), sender=sender, recipients=recipients
-        )
-        return self._send_envelope(envelope)
+        return self._sender.send_message(message, sender=sender, recipients=recipients)
 
     def send_messages(
         self,
@@ -361,133 +342,12 @@ class SMTPClient:
         """
         if self.state is ClientState.GREETED:
             self.identify()
-        capabilities = self.capabilities or Capabilities()
-        envelopes = [
-            prepare_envelope(message, capabilities, sender=sender, recipients=recipients)
-            for message in messages
-        ]
-        results: list[SendResult | SMTPError] = []
-        try:
-            if self._pipelining:
-                self._send_pipelined(envelopes, results)
-            else:
-                for envelope in envelopes:
-                    try:
-                        results.append(self._send_envelope(envelope))
-                    except ReplyError as refused:
-                        results.append(refused)
-                        if self.state is ClientState.CLOSED:
-                            break  # a 421: the session is over
-        except (*_FATAL, ReplyError) as error:  # a ReplyError here refused the RSET
-            self.close()
-            if isinstance(error, LocalProtocolError):
-                raise
-            results.append(error)
-        ended = results[-1] if len(results) < len(envelopes) else None
-        results.extend(ended for _ in range(len(envelopes) - len(results)) if ended)
-        return results
-
-    def _send_pipelined(
-        self, envelopes: Sequence[Envelope], results: list[SendResult | SMTPError]
-    ) -> None:
-        """The pipelined half of ``send_messages``; appends to ``results`` as replies come."""
-        if not envelopes:
-            return
-        group, count = self._envelope_group(envelopes[0])
-        self._transport.send(group, self._deadline())
-        for index, envelope in enumerate(envelopes):
-            exchanges = self._envelope_replies(count)
-            following = envelopes[index + 1] if index + 1 < len(envelopes) else None
-            try:
-                verdict = self._judge(envelope, exchanges, reset=False)
-            except ReplyError as refused:
-                results.append(refused)
-                if self.state is ClientState.CLOSED:
-                    return
-                reset = self._core.rset() if self.state is not ClientState.READY else b""
-                group, count = self._envelope_group(following) if following else (b"", 0)
-                if reset or group:
-                    self._transport.send(reset + group, self._deadline())
-                if reset:
-                    self._reply_or_raise(self._next_exchange())
-                continue
-            data = self._core.message_data(envelope.data)
-            group, count = self._envelope_group(following) if following else (b"", 0)
-            self._transport.send(data + group, self._deadline())
-            end = self._next_exchange()
-            if end.reply.is_completion:
-                results.append(SendResult(end.reply, verdict.accepted, verdict.refused))
-            else:
-                results.append(ReplyError.for_reply(end.reply, end.command))
-            if self.state is ClientState.CLOSED:
-                return
-
-    def _send_envelope(self, envelope: Envelope) -> SendResult:
-        """One message: its envelope (in one write with PIPELINING), then its data."""
-        if self._pipelining:
-            group, count = self._envelope_group(envelope)
-            self._transport.send(group, self._deadline())
-            exchanges = self._envelope_replies(count)
-        else:
-            exchanges = self._envelope_one_at_a_time(envelope)
-        verdict = self._judge(envelope, exchanges)
-        reply = self._command(self._core.message_data(envelope.data))
-        return SendResult(reply, verdict.accepted, verdict.refused)
-
-    @property
-    def _pipelining(self) -> bool:
-        return bool(self.capabilities and self.capabilities.pipelining)
-
-    def _envelope_group(self, envelope: Envelope) -> tuple[bytes, int]:
-        """MAIL, a RCPT per recipient and DATA, encoded for one write; and how many."""
-        lines = [self._core.mail(envelope.sender, envelope.mail_parameters)]
-        lines.extend(self._core.rcpt(to) for to in envelope.recipients)
-        lines.append(self._core.data())
-        return b"".join(lines), len(lines)
-
-    def _envelope_replies(self, count: int) -> list[Exchange]:
-        exchanges: list[Exchange] = []
-        # After a 421 the server closes (RFC 5321 §3.8): the other replies never come.
-        while len(exchanges) < count and self.state is not ClientState.CLOSED:
-            exchanges.append(self._next_exchange())
-        return exchanges
-
-    def _envelope_one_at_a_time(self, envelope: Envelope) -> list[Exchange]:
-        steps: list[tuple[Verb, Callable[[], bytes]]] = [
-            (Verb.MAIL, lambda: self._core.mail(envelope.sender, envelope.mail_parameters)),
-            *((Verb.RCPT, functools.partial(self._core.rcpt, to)) for to in envelope.recipients),
-            (Verb.DATA, self._core.data),
-        ]
-        exchanges: list[Exchange] = []
-        # A refused MAIL or only refused recipients make the rest pointless.
-        for verb, encode in steps:
-            if exchanges and not self._core.allows(verb):
-                break
-            exchanges.append(self._exchange(encode()))
-        return exchanges
-
-    def _judge(
-        self, envelope: Envelope, exchanges: Sequence[Exchange], *, reset: bool = True
-    ) -> Verdict:
-        """The envelope's verdict; raises its ``ReplyError`` when the data cannot follow,
-        after a RSET that ends the half-open transaction unless ``reset`` is False."""
-        verdict = judge_envelope(envelope.recipients, exchanges)
-        if verdict.failure is not None:
-            if reset and self.state in (ClientState.MAIL, ClientState.RCPT):
-                self._exchange(self._core.rset())
-            raise ReplyError.for_reply(verdict.failure.reply, verdict.failure.command)
-        return verdict
+        return self._sender.send_messages(messages, sender=sender, recipients=recipients)
 
     def take_over(self) -> None:
         """Enter raw mode: from now on only ``send_bytes``, ``read_reply`` and
         ``handshake_tls`` work, and nothing checks what is sent. Closing does not send QUIT."""
         self._raw()
-
-    def _raw(self) -> ReplyReader:
-        if self._raw_reader is None:
-            self._raw_reader = ReplyReader()
-            self._raw_reader.feed(self._core.take_over())
-        return self._raw_reader
 
     @_closes_on_failure
     def send_bytes(self, data: bytes) -> None:
@@ -496,9 +356,7 @@ class SMTPClient:
         The write is marked as a SASL response in the transcript if the last reply was a 334
         challenge, so it is redacted like one.
         """
-        self._raw()
-        sasl_response, self._raw_after_challenge = self._raw_after_challenge, False
-        self._transport.send(data, self._deadline(), sasl_response=sasl_response)
+        self._raw().send_bytes(data)
 
     @_closes_on_failure
     def read_reply(self, *, timeout_s: float | None = None) -> Reply:
@@ -509,31 +367,16 @@ class SMTPClient:
             ConnectionLostError: the server closed first; ``partial`` holds any unfinished line.
             RemoteProtocolError: the server sent something that is not a reply.
         """
-        reader = self._raw()
-        deadline = self._transport.deadline(timeout_s)
-        # Each turn either returns, raises, or waits for bytes before the deadline.
-        while True:
-            reply = reader.next_reply()
-            if reply is not None:
-                self._transport.report_received(reply.wire)
-                self._raw_after_challenge = reply.code == 334
-                return reply
-            data = self._transport.receive(deadline, waiting_for=None)
-            if not data:
-                self._transport.close()
-                raise ConnectionLostError("the server closed", partial=reader.pending())
-            reader.feed(data)
+        return self._raw().read_reply(timeout_s=timeout_s)
 
     @_closes_on_failure
     def handshake_tls(self) -> None:
         """Raw mode: do the TLS handshake now (after a 220 to a STARTTLS you sent yourself)."""
-        self._raw()
-        self._transport.start_tls(self._tls_context(), self._deadline())
+        self._raw().handshake_tls()
 
     def close(self) -> None:
         """Close the connection without QUIT. Safe to call more than once."""
-        self._transport.close()
-        self._core.connection_closed()
+        self._driver.close()
 
     def __enter__(self) -> Self:
         return self
@@ -550,54 +393,20 @@ class SMTPClient:
             self.close()
 
     def __del__(self) -> None:
-        transport = getattr(self, "_transport", None)
+        driver = getattr(self, "_driver", None)
+        transport = driver.transport if driver is not None else None
         if transport is not None and not transport.closed:
             warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
             transport.close()
 
     def __repr__(self) -> str:
-        where = f"{self._transport.server_hostname} state={self.state.name}"
+        where = f"{self._driver.transport.server_hostname} state={self.state.name}"
         return f"<SMTPClient {where}{' closed' if self.closed else ''}>"
 
-    def _command(self, wire: bytes, *, sasl_response: bool = False) -> Reply:
-        return self._reply_or_raise(self._exchange(wire, sasl_response=sasl_response))
-
-    def _exchange(self, wire: bytes, *, sasl_response: bool = False) -> Exchange:
-        deadline = self._deadline()
-        self._transport.send(wire, deadline, sasl_response=sasl_response)
-        return self._next_exchange(deadline)
-
-    def _next_exchange(self, deadline: float | None = None) -> Exchange:
-        deadline = self._deadline() if deadline is None else deadline
-        # Each turn either returns, raises, or waits for bytes before the deadline.
-        while True:
-            event = self._core.next_event()
-            if isinstance(event, Exchange):
-                self._transport.report_received(event.reply.wire)
-                if self._core.state is ClientState.CLOSED and event.command.verb is not Verb.QUIT:
-                    self._transport.close()
-                return event
-            if isinstance(event, ConnectionClosed):
-                self._transport.close()
-                raise ConnectionLostError(
-                    "the server closed", command=event.pending, partial=event.partial
-                )
-            waiting_for = self._core.pending[0] if self._core.pending else None
-            self._core.receive_data(self._transport.receive(deadline, waiting_for=waiting_for))
-
-    def _reply_or_raise(self, exchange: Exchange) -> Reply:
-        if exchange.reply.code >= 400:
-            raise ReplyError.for_reply(exchange.reply, exchange.command)
-        return exchange.reply
-
-    def _deadline(self) -> float:
-        return self._transport.deadline()
-
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._ssl_context is None:
-            # Loaded on first use: reading the system trust store costs tens of milliseconds.
-            self._ssl_context = ssl.create_default_context()
-        return self._ssl_context
+    def _raw(self) -> RawMode:
+        if self._raw_mode is None:
+            self._raw_mode = RawMode(self._driver)
+        return self._raw_mode
 
 
 def _address_literal(address: str) -> str:

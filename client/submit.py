@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from client.protocol.events import Capabilities, SendResult
-from client.protocol.message import prepare_envelope
+from client.protocol.message import prepare_message
 from client.protocol.sasl import Login, Plain, SASLMechanism, XOAuth2
 from client.smtp_client import DEFAULT_TIMEOUT_S, SMTPClient
 from client.tls_mode import TLSMode
@@ -146,25 +146,25 @@ def _converse(client: SMTPClient, submission: Submission) -> SendResult:
         return client.send_message(
             submission.message, sender=submission.sender, recipients=submission.recipients
         )
-    envelope = prepare_envelope(
+    prepared = prepare_message(
         submission.message,
         client.capabilities or Capabilities(),
         sender=submission.sender,
         recipients=submission.recipients,
     )
-    client.mail(envelope.sender, parameters=envelope.mail_parameters)
+    client.mail(prepared.sender, parameters=prepared.mail_parameters)
     if _stop_after(client, submission, StopPoint.MAIL):
         return stopped
-    for recipient in envelope.recipients:
+    for recipient in prepared.recipients:
         client.rcpt(recipient)
     if _stop_after(client, submission, StopPoint.RCPT):
-        return SendResult(None, envelope.recipients)
+        return SendResult(None, prepared.recipients)
     client.data()
     if _stop_after(client, submission, StopPoint.DATA):
-        return SendResult(None, envelope.recipients)
-    reply = client.message_data(envelope.data)
+        return SendResult(None, prepared.recipients)
+    reply = client.message_data(prepared.data)
     _stop_after(client, submission, StopPoint.DOT)
-    return SendResult(reply, envelope.recipients)
+    return SendResult(reply, prepared.recipients)
 
 
 def _stops_in_transaction(submission: Submission) -> bool:

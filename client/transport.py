@@ -9,6 +9,7 @@ Once it has failed or been closed it stays closed.
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import ssl
 import time
@@ -18,8 +19,9 @@ from typing import Final, Protocol
 from client.errors import ConnectionLostError, SMTPTimeoutError, TLSNegotiationError
 from client.protocol.events import Command
 from client.protocol.wire import split_wire_lines
-from client.transcript import Direction, Line, format_line
+from client.transcript.model import Direction, Line
 from client.transcript.redaction import SecretRedactor
+from client.transcript.text import format_line
 
 __all__ = ["TranscriptSink", "Transport"]
 
@@ -144,6 +146,31 @@ class Transport:
         except OSError as error:
             self.close()
             raise ConnectionLostError(str(error), command=waiting_for) from error
+
+    def receive_nowait(self) -> bytes | None:
+        """What has already arrived, at most 64 KiB, without waiting: None if nothing has,
+        ``b""`` if the server has closed.
+
+        Raises:
+            ConnectionLostError: the connection is closed or broke.
+        """
+        sock = self._require_open(None)
+        # Asking the kernel first is much cheaper than a read that fails, and the client asks
+        # before every command. TLS may hold decrypted bytes the kernel no longer knows of.
+        decrypted = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        if not decrypted:
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            if not poller.poll(0):
+                return None
+        sock.settimeout(0.0)
+        try:
+            return sock.recv(_READ_OCTETS)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return None  # e.g. only part of a TLS record, or a TLS 1.3 session ticket
+        except OSError as error:
+            self.close()
+            raise ConnectionLostError(str(error)) from error
 
     def report_received(self, lines: Iterable[bytes]) -> None:
         """Report reply lines once they are parsed, so each physical line is one entry."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from client import SMTPClient
+from client.smtp_client import SMTPClient
 from client.console import ConsoleLog
 from fakeserver.server.fake import FakeGmail
 

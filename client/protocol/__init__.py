@@ -1,14 +1,16 @@
 """The client's sans-io core: SMTP framing, replies and commands as values, the state machine,
-SASL exchanges and envelope preparation, with no socket anywhere.
+SASL exchanges and message preparation, with no socket anywhere.
 
 Feed :class:`ReplyReader` the bytes received and it hands back :class:`Reply` values;
-:class:`ClientProtocol` checks each command against the state it is in and encodes it. The socket
-driver, :class:`client.SMTPClient`, is built on these; so can any other driver be.
+:class:`ClientProtocol` checks each command against the state it is in and encodes it;
+:func:`prepare_message` turns a message into a :class:`PreparedMessage` and
+:func:`judge_envelope` judges the replies to its envelope. The socket driver,
+:class:`client.SMTPClient`, is built on these; so can any other driver be.
 """
 
 from __future__ import annotations
 
-from client.protocol.connection import ClientProtocol, ClientState, state_diagram
+from client.protocol.connection import ClientProtocol
 from client.protocol.events import (
     NEED_DATA,
     Capabilities,
@@ -22,7 +24,14 @@ from client.protocol.events import (
     SendResult,
     Verb,
 )
-from client.protocol.sasl import SASLConversation
+from client.protocol.message import (
+    EnvelopeVerdict,
+    PreparedMessage,
+    judge_envelope,
+    prepare_message,
+)
+from client.protocol.sasl import Login, Plain, SASLConversation, SASLMechanism, XOAuth2
+from client.protocol.states import ClientState, state_diagram
 from client.protocol.wire import ReplyReader, dot_stuff, encode_command_line, encode_message_data
 
 __all__ = [
@@ -33,16 +42,24 @@ __all__ = [
     "Command",
     "ConnectionClosed",
     "EnhancedStatus",
+    "EnvelopeVerdict",
     "Exchange",
+    "Login",
     "NeedData",
+    "Plain",
+    "PreparedMessage",
     "Reply",
     "ReplyKind",
     "ReplyReader",
     "SASLConversation",
+    "SASLMechanism",
     "SendResult",
     "Verb",
+    "XOAuth2",
     "dot_stuff",
     "encode_command_line",
     "encode_message_data",
+    "judge_envelope",
+    "prepare_message",
     "state_diagram",
 ]

@@ -6,9 +6,9 @@ asks it to encode commands (``ehlo()``, ``mail()``, ...), each of which returns 
 send. It never touches a socket, a clock, randomness or a logger.
 
 Theory of operation:
-- ``TRANSITIONS`` is the whole state machine: for each (state, verb) a command is allowed in,
-  the state each class of reply leads to. A reply class missing from an entry is a protocol
-  violation by the server. ``state_diagram()`` draws the table.
+- ``TRANSITIONS`` (``client.protocol.states``) is the whole state machine: for each (state,
+  verb) a command is allowed in, the state each class of reply leads to. A reply class missing
+  from an entry is a protocol violation by the server. This module runs the table.
 - A command is checked before any byte is produced: the state it would be sent in, the
   extension it needs, and its arguments. Misuse raises ``LocalProtocolError``.
 - Commands may be pipelined (RFC 2920) only if the server offered PIPELINING, and only after
@@ -18,6 +18,13 @@ Theory of operation:
 - Replies are matched to commands in order. If an earlier command of a pipelined group was
   refused, a later one arrives in a state it was not sent for: a refusal then changes nothing,
   and an acceptance is a protocol violation.
+- A reply answers only a command sent before it arrived (RFC 5321 §4.2: one reply per command,
+  after it). The core counts the octets received and notes, for each command, how many had
+  arrived when it was encoded; a reply whose first octet came earlier answers nothing, e.g. a
+  250 sent with the 354, before the end of data. Only a 421 may come early: RFC 5321 §3.8
+  lets a server announce its shutdown asynchronously, to be read after the next command.
+  The driver must hand over what has arrived before it asks for the next command, or an early
+  reply looks like a late one.
 - After a ``LocalProtocolError`` or a ``RemoteProtocolError`` the state is ``ERROR`` for good.
   ``CLOSED`` is reached by QUIT, by a 421 reply, or when the server closes.
 """
@@ -26,8 +33,7 @@ from __future__ import annotations
 
 import base64
 import collections
-import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from client.errors import LocalProtocolError, RemoteProtocolError
@@ -42,6 +48,7 @@ from client.protocol.events import (
     ReplyKind,
     Verb,
 )
+from client.protocol.states import TRANSITIONS, ClientState
 from client.protocol.wire import (
     MAX_PATH_OCTETS,
     MAX_SASL_LINE_OCTETS,
@@ -50,83 +57,12 @@ from client.protocol.wire import (
     encode_message_data,
 )
 
-__all__ = ["TRANSITIONS", "ClientProtocol", "ClientState", "state_diagram"]
-
-
-class ClientState(enum.Enum):
-    """Where the client is in the conversation."""
-
-    CONNECTED = "connected"
-    """Connected; the greeting has not arrived yet (RFC 5321 §3.1: wait for it)."""
-    GREETED = "greeted"
-    """Greeted (or TLS just started): EHLO or HELO comes next."""
-    REFUSED = "refused"
-    """The greeting refused service (RFC 5321 §3.1, 554); only QUIT makes sense."""
-    READY = "ready"
-    """Identified, no mail transaction open."""
-    TLS_STARTING = "tls starting"
-    """STARTTLS was accepted; the TLS handshake must happen before anything else."""
-    AUTH_CHALLENGED = "auth challenged"
-    """A 334 challenge waits for a SASL response line (RFC 4954 §4)."""
-    MAIL = "mail"
-    """The sender was accepted; recipients come next."""
-    RCPT = "rcpt"
-    """At least one recipient was accepted."""
-    DATA = "data"
-    """A 354 reply came; the message data comes next."""
-    CLOSED = "closed"
-    """The conversation is over (QUIT, a 421 reply, or the server closed)."""
-    ERROR = "error"
-    """A protocol error happened; nothing more can be sent."""
-    RAW = "raw"
-    """The caller took over the wire; the state machine no longer follows the conversation."""
+__all__ = ["ClientProtocol"]
 
 
 _S = ClientState
 _V = Verb
-_DONE, _MORE, _LATER, _NEVER = (
-    ReplyKind.COMPLETION,
-    ReplyKind.INTERMEDIATE,
-    ReplyKind.TRANSIENT,
-    ReplyKind.PERMANENT,
-)
-
-
-def _refusable(accepted: ClientState, refused: ClientState) -> dict[ReplyKind, ClientState]:
-    return {_DONE: accepted, _LATER: refused, _NEVER: refused}
-
-
-_IN_SESSION: Final = (_S.READY, _S.MAIL, _S.RCPT)
-
-TRANSITIONS: Final[Mapping[tuple[ClientState, Verb], Mapping[ReplyKind, ClientState]]] = {
-    (_S.CONNECTED, _V.GREETING): _refusable(_S.GREETED, _S.REFUSED),
-    (_S.GREETED, _V.EHLO): _refusable(_S.READY, _S.GREETED),
-    (_S.GREETED, _V.HELO): _refusable(_S.READY, _S.GREETED),
-    # RFC 5321 §4.1.4: a later EHLO or HELO also resets any open mail transaction.
-    **{(state, _V.EHLO): _refusable(_S.READY, state) for state in _IN_SESSION},
-    **{(state, _V.HELO): _refusable(_S.READY, state) for state in _IN_SESSION},
-    (_S.READY, _V.STARTTLS): _refusable(_S.TLS_STARTING, _S.READY),
-    # RFC 3207 §4.2: after the handshake the client knows nothing and must EHLO again.
-    (_S.TLS_STARTING, _V.TLS_HANDSHAKE): {_DONE: _S.GREETED},
-    (_S.READY, _V.AUTH): {**_refusable(_S.READY, _S.READY), _MORE: _S.AUTH_CHALLENGED},
-    (_S.AUTH_CHALLENGED, _V.SASL_RESPONSE): {
-        **_refusable(_S.READY, _S.READY),
-        _MORE: _S.AUTH_CHALLENGED,
-    },
-    (_S.READY, _V.MAIL): _refusable(_S.MAIL, _S.READY),
-    (_S.MAIL, _V.RCPT): _refusable(_S.RCPT, _S.MAIL),
-    (_S.RCPT, _V.RCPT): _refusable(_S.RCPT, _S.RCPT),
-    (_S.RCPT, _V.DATA): {_MORE: _S.DATA, _LATER: _S.RCPT, _NEVER: _S.RCPT},
-    # RFC 5321 §4.1.1.4: whatever the reply to the end of data, the transaction is over.
-    (_S.DATA, _V.END_OF_DATA): _refusable(_S.READY, _S.READY),
-    (_S.GREETED, _V.RSET): _refusable(_S.GREETED, _S.GREETED),
-    **{(state, _V.RSET): _refusable(_S.READY, state) for state in _IN_SESSION},
-    **{(state, _V.NOOP): _refusable(state, state) for state in (_S.GREETED, *_IN_SESSION)},
-    **{
-        (state, _V.QUIT): _refusable(_S.CLOSED, _S.CLOSED)
-        for state in (_S.GREETED, _S.REFUSED, *_IN_SESSION)
-    },
-}
+_DONE = ReplyKind.COMPLETION
 
 # RFC 2920 §3.1 (and RFC 3207 §4.2, RFC 4954 §4 for STARTTLS and AUTH): every other command
 # must be the last of a pipelined group, so nothing may be queued behind it. The end of data
@@ -154,15 +90,6 @@ _PARAMETER_EXTENSIONS: Final = {
 _CLOSING_CODE: Final = 421
 
 
-def state_diagram() -> str:
-    """``TRANSITIONS`` as a Mermaid state diagram, one arrow per (state, verb, reply class)."""
-    lines = ["stateDiagram-v2"]
-    for (state, verb), outcomes in TRANSITIONS.items():
-        for kind, target in outcomes.items():
-            lines.append(f"    {state.name} --> {target.name}: {verb.value} {kind.value}yz")
-    return "\n".join(lines) + "\n"
-
-
 class ClientProtocol:
     """One SMTP client connection's protocol state, without any I/O.
 
@@ -177,7 +104,12 @@ class ClientProtocol:
     def __init__(self, *, reader: ReplyReader | None = None) -> None:
         self._state = ClientState.CONNECTED
         self._reader = reader if reader is not None else ReplyReader()
-        self._pending = collections.deque([Command(_V.GREETING, "<greeting>")])
+        # Each command waiting for its reply, with the octets received when it was encoded.
+        self._pending: collections.deque[tuple[Command, int]] = collections.deque(
+            [(Command(_V.GREETING, "<greeting>"), 0)]
+        )
+        self._received_octets = 0
+        self._replied_octets = 0
         self._eof = False
         self.capabilities: Capabilities | None = None
         self.tls_active = False
@@ -190,12 +122,17 @@ class ClientProtocol:
     @property
     def pending(self) -> tuple[Command, ...]:
         """Commands sent whose replies have not arrived yet, oldest first."""
-        return tuple(self._pending)
+        return tuple(command for command, _ in self._pending)
 
     def receive_data(self, data: bytes) -> None:
-        """Hand over bytes read from the network; ``b""`` means the server closed."""
+        """Hand over bytes read from the network; ``b""`` means the server closed.
+
+        Hand over what has arrived before encoding the next command: bytes received later
+        count as sent after it.
+        """
         if data:
             self._reader.feed(data)
+            self._received_octets += len(data)
         else:
             self._eof = True
 
@@ -217,11 +154,19 @@ class ClientProtocol:
             if not self._eof:
                 return NEED_DATA
             self._state = _S.CLOSED
-            pending = self._pending[0] if self._pending else None
+            pending = self._pending[0][0] if self._pending else None
             return ConnectionClosed(pending, self._reader.pending())
+        began_at = self._replied_octets
+        self._replied_octets += sum(map(len, reply.wire))
         if not self._pending:
             raise self._remote_error(f"unsolicited reply {str(reply)[:80]!r}", reply)
-        command = self._pending.popleft()
+        command, sent_at = self._pending.popleft()
+        if began_at < sent_at and reply.code != _CLOSING_CODE:
+            raise self._remote_error(
+                f"{str(reply)[:80]!r} came before {command.text!r} was sent, so it answers "
+                "nothing (RFC 5321 §4.2: a reply follows its command)",
+                reply,
+            )
         self._apply(command, reply)
         return Exchange(command, reply)
 
@@ -322,7 +267,7 @@ class ClientProtocol:
             wire = encode_message_data(data)
         except LocalProtocolError as error:
             raise self._local_error(error.message) from None
-        self._pending.append(Command(_V.END_OF_DATA, "<end of data>"))
+        self._pending.append((Command(_V.END_OF_DATA, "<end of data>"), self._received_octets))
         return wire
 
     def rset(self) -> bytes:
@@ -365,7 +310,8 @@ class ClientProtocol:
                 line = encode_command_line(text, limit_octets=limit_octets)
         except LocalProtocolError as error:
             raise self._local_error(error.message) from None
-        self._pending.append(Command(verb, shown if shown is not None else text))
+        command = Command(verb, shown if shown is not None else text)
+        self._pending.append((command, self._received_octets))
         return line
 
     def _projected_state(self) -> ClientState:
@@ -380,7 +326,7 @@ class ClientProtocol:
         if reason is not None:
             raise self._local_error(reason)
         state: ClientState = self._state
-        for command in self._pending:
+        for command, _ in self._pending:
             state = TRANSITIONS.get((state, command.verb), {}).get(_DONE, state)
         return state
 
@@ -388,8 +334,9 @@ class ClientProtocol:
         """Why nothing may be queued behind the pending commands, or None if it may."""
         if not self._pending:
             return None
-        last = self._pending[-1].text
-        if self._pending[-1].verb not in _PIPELINABLE:
+        last_command = self._pending[-1][0]
+        last = last_command.text
+        if last_command.verb not in _PIPELINABLE:
             return f"waiting for the reply to {last!r}; RFC 2920 §3.1 lets nothing follow it"
         if not (self.capabilities and self.capabilities.pipelining):
             return f"waiting for the reply to {last!r}; the server does not offer PIPELINING"

@@ -1,11 +1,11 @@
-"""Turning a message into an SMTP envelope and data, and judging the replies, without I/O.
+"""Turning a message into what is sent for it, and judging the replies, without I/O.
 
-``prepare_envelope`` decides the sender and recipients, the bytes to send, and the MAIL
-parameters the server's capabilities require (SIZE, BODY=8BITMIME, SMTPUTF8), so that the
-driver only has to send them. A message the server cannot take as is (8-bit data without
-8BITMIME, non-ASCII addresses without SMTPUTF8) is refused here, before any byte is sent.
-``judge_envelope`` reads the replies to MAIL, RCPT and DATA and says whether the data can
-follow, and if not, which refusal explains why.
+``prepare_message`` decides the envelope (sender and recipients), the bytes to send, and the
+MAIL parameters the server's capabilities require (SIZE, BODY=8BITMIME, SMTPUTF8), so that the
+driver only has to send them: a ``PreparedMessage``. A message the server cannot take as is
+(8-bit data without 8BITMIME, non-ASCII addresses without SMTPUTF8) is refused here, before any
+byte is sent. ``judge_envelope`` reads the replies to MAIL, RCPT and DATA and says, as an
+``EnvelopeVerdict``, whether the data can follow, and if not, which refusal explains why.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from client.errors import LocalProtocolError
 from client.protocol.events import Capabilities, Exchange, Reply, Verb
 from client.protocol.wire import normalize_line_endings
 
-__all__ = ["Envelope", "Verdict", "judge_envelope", "prepare_envelope"]
+__all__ = ["EnvelopeVerdict", "PreparedMessage", "judge_envelope", "prepare_message"]
 
 # Headers that name recipients who must not see each other (RFC 5322 §3.6.3); they are used for
 # the envelope and then removed from the data, as every mail client does.
@@ -29,8 +29,8 @@ _BLIND_HEADERS = ("Bcc", "Resent-Bcc")
 
 
 @dataclass(frozen=True, slots=True)
-class Envelope:
-    """Everything needed to send one message.
+class PreparedMessage:
+    """Everything needed to send one message: its envelope, its data and MAIL parameters.
 
     Attributes:
         sender: the reverse-path, without angle brackets ("" for the null sender).
@@ -45,13 +45,13 @@ class Envelope:
     mail_parameters: tuple[str, ...]
 
 
-def prepare_envelope(
+def prepare_message(
     message: EmailMessage | bytes,
     capabilities: Capabilities,
     *,
     sender: str | None = None,
     recipients: Sequence[str] | None = None,
-) -> Envelope:
+) -> PreparedMessage:
     """Work out what to send for ``message`` to a server with ``capabilities``.
 
     Args:
@@ -62,7 +62,7 @@ def prepare_envelope(
         recipients: the forward-paths; by default every To, Cc and Bcc address.
 
     Returns:
-        The envelope; Bcc headers are not in its data.
+        What to send; Bcc headers are not in its data.
 
     Raises:
         ValueError: no sender or no recipients could be found.
@@ -98,7 +98,7 @@ def prepare_envelope(
         parameters.append("BODY=8BITMIME")
     if needs_smtputf8:
         parameters.append("SMTPUTF8")
-    return Envelope(sender, unique_recipients, data, tuple(parameters))
+    return PreparedMessage(sender, unique_recipients, data, tuple(parameters))
 
 
 def _header_sender(message: EmailMessage) -> str | None:
@@ -126,7 +126,7 @@ def _serialize(message: EmailMessage, *, utf8: bool) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class EnvelopeVerdict:
     """How the envelope of one message went.
 
     Attributes:
@@ -140,7 +140,7 @@ class Verdict:
     failure: Exchange | None
 
 
-def judge_envelope(recipients: Sequence[str], exchanges: Sequence[Exchange]) -> Verdict:
+def judge_envelope(recipients: Sequence[str], exchanges: Sequence[Exchange]) -> EnvelopeVerdict:
     """Judge the replies to MAIL, the RCPTs and DATA, in order; the list may stop early.
 
     The data can follow only if the last exchange is DATA answered with 354. Otherwise, with a
@@ -158,4 +158,4 @@ def judge_envelope(recipients: Sequence[str], exchanges: Sequence[Exchange]) -> 
         failure = last
         if not accepted and last.reply.code != 421:
             failure = next((item for item in exchanges if item.reply.code >= 400), last)
-    return Verdict(accepted, refused, failure)
+    return EnvelopeVerdict(accepted, refused, failure)

@@ -7,19 +7,20 @@ replays with these names; this package needs only the standard library.
 
 from __future__ import annotations
 
-from client.transcript.compare import Mismatch, TranscriptMismatch, assert_match, compare
+from client.transcript.compare import (
+    Mismatch,
+    ReplayResult,
+    TranscriptMismatch,
+    assert_match,
+    compare,
+)
+from client.transcript.model import Comment, Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import NORMALISERS, Normaliser, Placeholder, normalise
+from client.transcript.recorder import Recorder
 from client.transcript.redaction import REDACTED, SecretRedactor
 from client.transcript.text import (
     FORMAT_VERSION,
     VERSION_HEADER,
-    Comment,
-    Direction,
-    Entry,
-    Event,
-    Line,
-    Recorder,
-    Transcript,
     TranscriptFormatError,
     dump,
     format_line,
@@ -43,6 +44,7 @@ __all__ = [
     "Normaliser",
     "Placeholder",
     "Recorder",
+    "ReplayResult",
     "SecretRedactor",
     "Transcript",
     "TranscriptFormatError",

@@ -7,7 +7,8 @@ raises it as a ``TranscriptMismatch``, an ``AssertionError``. A mismatch names t
 (those of ``check_line``, or ``end`` when one side ended first), shows both lines as a transcript
 writes them, the compared texts after normalising, and the first differing column. AUTH secrets in
 the lines it shows are redacted as ``client.transcript.write`` would, so a failing test never
-prints one.
+prints one. ``ReplayResult`` is how one replayed connection went, on either side: what was said,
+and its first mismatch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from client.transcript.model import Direction, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
     LineFailure,
@@ -26,9 +28,9 @@ from client.transcript.normalise import (
     split_line,
 )
 from client.transcript.syntax import CRLF, format_wire_text
-from client.transcript.text import Direction, Line, Transcript, format_line, redact
+from client.transcript.text import format_line, redact
 
-__all__ = ["Mismatch", "TranscriptMismatch", "assert_match", "compare"]
+__all__ = ["Mismatch", "ReplayResult", "TranscriptMismatch", "assert_match", "compare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,32 @@ def _printable(text: str) -> str:
     """``text`` as a transcript would show it, escaped only if it has to be."""
     marker, shown = format_wire_text(text.encode("utf-8", "surrogateescape") + CRLF)
     return shown if marker == ":" else shown.removesuffix("\\r\\n")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """How one replayed connection went, whichever side played the transcript.
+
+    ``client.replay.replay`` (the client side against a live server) returns one;
+    ``fakeserver``'s replay server (the server side to a live client) makes one per connection.
+
+    Attributes:
+        transcript: what was said on the connection this time, AUTH payloads redacted.
+        mismatch: the first difference from the transcript, or None if it was followed to its
+            end.
+        connection: 1-based, in order of arrival at a replay server; 1 for a client's replay.
+        peer: the other end's ``(host, port)`` when known (a replay server knows its client).
+    """
+
+    transcript: Transcript
+    mismatch: Mismatch | None
+    connection: int = 1
+    peer: tuple[str, int] | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Whether the conversation followed the transcript to its end."""
+        return self.mismatch is None
 
 
 class TranscriptMismatch(AssertionError):

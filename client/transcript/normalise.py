@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from client.transcript.text import Direction, Line
+from client.transcript.model import Direction, Line
 
 __all__ = [
     "NORMALISERS",

@@ -1,7 +1,8 @@
 """Redaction of AUTH secrets in client lines, fragment by fragment.
 
 Everything that decides what a secret is lives here, so that the recorder, ``redact`` and the
-display of mismatches agree. Only two things are secret (RFC 4954 §4):
+display of mismatches agree: ``SecretRedactor`` follows one stream of client lines as they are
+written, and ``redact`` runs one over a whole transcript. Only two things are secret (RFC 4954 §4):
 
 - the initial response of ``AUTH <mechanism> <initial-response>``;
 - a SASL response: the client line that answers a ``334`` challenge, except the ``*`` that

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from client.transcript.text import Line
+from client.transcript.model import Line
 from fakeserver.server.observers import BaseObserver
 from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 

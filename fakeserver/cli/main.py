@@ -25,12 +25,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from client.transcript import TranscriptFormatError, format_line, read
+from client.transcript import ReplayResult, TranscriptFormatError, format_line, read
 from fakeserver.cli import experiment as experiment_cli
 from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
 from fakeserver.recordreplay.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
-from fakeserver.recordreplay.replay import ReplayOptions, ReplayResult, ReplayServer
+from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
 from fakeserver.scripting.scenario import load_scenario
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.server.observers import Observer

@@ -42,9 +42,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from client.replay import transcript_tls
 from client.transcript import Direction, Line, Recorder, Transcript, read
-from client.transcript.compare import Mismatch, TranscriptMismatch
+from client.transcript.compare import Mismatch, ReplayResult, TranscriptMismatch
+from client.transcript.facts import transcript_tls
 from client.transcript.normalise import NORMALISERS, Normaliser
 from fakeserver._waiting import wait_for_count, wait_until
 from fakeserver.errors import ConfigurationError
@@ -62,7 +62,7 @@ from fakeserver.recordreplay.serving import ThreadedServer, TLSMode, tls_mode
 from fakeserver.transport.lifecycle import ThreadedServerOwner
 from fakeserver.transport.tls import Certificates, default_certificates, server_context
 
-__all__ = ["ReplayOptions", "ReplayResult", "ReplayServer", "TLSMode"]
+__all__ = ["ReplayOptions", "ReplayServer", "TLSMode"]
 
 C, S = Direction.CLIENT, Direction.SERVER
 
@@ -95,27 +95,6 @@ class ReplayOptions:
         for name in ("idle_timeout_s", "tls_handshake_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ConfigurationError(name, "must be a positive number of seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
-    """How one connection went.
-
-    Attributes:
-        connection: 1-based, in order of arrival.
-        peer: the client's ``(host, port)``.
-        mismatch: the first difference, or None if the client followed the transcript to its end.
-        transcript: what was said on the connection, AUTH payloads redacted.
-    """
-
-    connection: int
-    peer: tuple[str, int]
-    mismatch: Mismatch | None
-    transcript: Transcript
-
-    @property
-    def passed(self) -> bool:
-        return self.mismatch is None
 
 
 class ReplayServer(ThreadedServerOwner):
@@ -251,7 +230,12 @@ class ReplayServer(ThreadedServerOwner):
             raise
         finally:
             recorder.event("closed")
-            result = ReplayResult(number, stream.peer, mismatch, recorder.transcript())
+            result = ReplayResult(
+                transcript=recorder.transcript(),
+                mismatch=mismatch,
+                connection=number,
+                peer=stream.peer,
+            )
             with self._done:
                 self._results.append(result)
                 self._active -= 1

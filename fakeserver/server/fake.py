@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
-from client.transcript.text import Transcript
+from client.transcript.model import Transcript
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
 from fakeserver.personas.loader import load_persona
 from fakeserver.personas.model import Listener, Persona

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from client.transcript.text import Line
+from client.transcript.model import Line
 from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 
 __all__ = ["BaseObserver", "Observer"]

@@ -19,7 +19,7 @@ import random
 import threading
 from collections.abc import Sequence
 
-from client.transcript.text import Line, Transcript
+from client.transcript.model import Line, Transcript
 from fakeserver._waiting import wait_for_count
 from fakeserver.errors import UnexpectedCommand
 from fakeserver.personas.model import Listener, Persona

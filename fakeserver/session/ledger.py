@@ -13,40 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from client.transcript.model import Direction, Line, Transcript
+from client.transcript.recorder import Recorder
 from client.transcript.redaction import SecretRedactor
-from client.transcript.text import Direction, Line, Recorder, Transcript
+from fakeserver.session.lines import LineSplitter
 
-__all__ = ["Ledger", "LineSplitter"]
-
-
-class LineSplitter:
-    """Cuts a stream of pieces into whole lines, for accounting for them one by one.
-
-    Args:
-        ending: what ends a line: CRLF for message data (RFC 5321 §2.3.8), LF for what the
-            server writes (where a fault may leave bare LFs).
-    """
-
-    __slots__ = ("_ending", "_partial")
-
-    def __init__(self, ending: bytes = b"\r\n") -> None:
-        self._ending = ending
-        self._partial = b""
-
-    def feed(self, piece: bytes) -> list[bytes]:
-        data = self._partial + piece if self._partial else piece
-        cut = data.rfind(self._ending) + len(self._ending)
-        if cut < len(self._ending):
-            self._partial = data
-            return []
-        self._partial = data[cut:]
-        lines = data[:cut].split(self._ending)[:-1]
-        return [line + self._ending for line in lines]
-
-    def rest(self) -> bytes:
-        """What is left that no line ending closed (a write cut short)."""
-        partial, self._partial = self._partial, b""
-        return partial
+__all__ = ["Ledger"]
 
 
 class Ledger:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
-from client.transcript.text import Transcript
+from client.transcript.model import Transcript
 from fakeserver.personas.model import Listener
 from fakeserver.session.envelope import Envelope
 

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from client.tls_mode import TLSMode
+from client.transcript.model import Line
+from client.transcript.recorder import Recorder
 from client.transcript.redaction import REDACTED
-from client.transcript.text import Line, Recorder
 from fakeserver.personas.model import Listener, Persona, Situation
 from fakeserver.scripting.faults import BodyPlan, Fault, HandshakePlan, ReplyPlan, shape
 from fakeserver.scripting.script import Action, Script, Step

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fakeserver.session.ledger import LineSplitter
+from fakeserver.session.lines import LineSplitter
 
 __all__ = ["DROPPED", "LOST", "Inbound", "Lost", "read_chunk", "read_data", "read_line"]
 

@@ -1,15 +1,23 @@
-"""The public surface: what ``client`` exports, and that it needs nothing outside the stdlib."""
+"""The public surface: what ``client``, ``client.protocol`` and ``client.transcript`` export,
+and that they need nothing outside the stdlib."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from types import ModuleType
+
+import pytest
 
 import client
+import client.protocol
+import client.transcript
+from client.transcript import ReplayResult, Transcript
 
 PUBLIC = {
     "DEFAULT_TIMEOUT_S",
     "Capabilities",
+    "ClientState",
     "ConnectionLostError",
     "EnhancedStatus",
     "LocalProtocolError",
@@ -37,11 +45,82 @@ PUBLIC = {
 }
 
 
-def test_all_is_pinned() -> None:
-    assert set(client.__all__) == PUBLIC
-    assert len(client.__all__) == len(PUBLIC)
-    for name in client.__all__:
-        assert getattr(client, name) is not None
+PROTOCOL = {
+    "NEED_DATA",
+    "Capabilities",
+    "ClientProtocol",
+    "ClientState",
+    "Command",
+    "ConnectionClosed",
+    "EnhancedStatus",
+    "EnvelopeVerdict",
+    "Exchange",
+    "Login",
+    "NeedData",
+    "Plain",
+    "PreparedMessage",
+    "Reply",
+    "ReplyKind",
+    "ReplyReader",
+    "SASLConversation",
+    "SASLMechanism",
+    "SendResult",
+    "Verb",
+    "XOAuth2",
+    "dot_stuff",
+    "encode_command_line",
+    "encode_message_data",
+    "judge_envelope",
+    "prepare_message",
+    "state_diagram",
+}
+
+TRANSCRIPT = {
+    "FORMAT_VERSION",
+    "NORMALISERS",
+    "REDACTED",
+    "VERSION_HEADER",
+    "Comment",
+    "Direction",
+    "Entry",
+    "Event",
+    "Line",
+    "Mismatch",
+    "Normaliser",
+    "Placeholder",
+    "Recorder",
+    "ReplayResult",
+    "SecretRedactor",
+    "Transcript",
+    "TranscriptFormatError",
+    "TranscriptMismatch",
+    "assert_match",
+    "compare",
+    "dump",
+    "format_line",
+    "load",
+    "normalise",
+    "read",
+    "redact",
+    "write",
+}
+
+
+@pytest.mark.parametrize(
+    ("package", "names"),
+    [(client, PUBLIC), (client.protocol, PROTOCOL), (client.transcript, TRANSCRIPT)],
+    ids=["client", "client.protocol", "client.transcript"],
+)
+def test_all_is_pinned(package: ModuleType, names: set[str]) -> None:
+    assert set(package.__all__) == names
+    assert len(package.__all__) == len(names)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+
+
+def test_one_replay_result_for_both_directions() -> None:
+    result = ReplayResult(transcript=Transcript((), ()), mismatch=None)
+    assert (result.connection, result.peer, result.passed) == (1, None, True)
 
 
 def test_the_error_tree() -> None:

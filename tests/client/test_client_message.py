@@ -1,4 +1,4 @@
-"""Envelope preparation and judging: messages and replies in, decisions out. No sockets."""
+"""Preparing messages and judging envelopes: messages and replies in, decisions out. No sockets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from client import Capabilities, LocalProtocolError, Reply
 from client.protocol import Command, Exchange, Verb
-from client.protocol.message import judge_envelope, prepare_envelope
+from client.protocol.message import judge_envelope, prepare_message
 
 GMAIL = Capabilities(
     "smtp.gmail.com at your service",
@@ -27,49 +27,49 @@ def message(**headers: str) -> EmailMessage:
 
 def test_addresses_come_from_the_headers_and_bcc_is_left_out() -> None:
     mail = message(From="Alice <alice@example.test>", To="bob@example.test", Bcc="eve@example.test")
-    envelope = prepare_envelope(mail, GMAIL)
-    assert envelope.sender == "alice@example.test"
-    assert envelope.recipients == ("bob@example.test", "eve@example.test")
-    assert b"eve@example.test" not in envelope.data
+    prepared = prepare_message(mail, GMAIL)
+    assert prepared.sender == "alice@example.test"
+    assert prepared.recipients == ("bob@example.test", "eve@example.test")
+    assert b"eve@example.test" not in prepared.data
     assert mail["Bcc"] == "eve@example.test", "the caller's message is not changed"
-    assert envelope.data.endswith(b"\r\n\r\nhello\r\n")
-    assert envelope.mail_parameters == (f"SIZE={len(envelope.data)}",)
+    assert prepared.data.endswith(b"\r\n\r\nhello\r\n")
+    assert prepared.mail_parameters == (f"SIZE={len(prepared.data)}",)
 
 
 def test_sender_header_wins_and_explicit_arguments_win_over_headers() -> None:
     mail = message(From="alice@example.test", Sender="list@example.test", To="bob@example.test")
-    assert prepare_envelope(mail, GMAIL).sender == "list@example.test"
-    envelope = prepare_envelope(mail, GMAIL, sender="", recipients=["x@example.test"] * 2)
-    assert (envelope.sender, envelope.recipients) == ("", ("x@example.test",))
+    assert prepare_message(mail, GMAIL).sender == "list@example.test"
+    prepared = prepare_message(mail, GMAIL, sender="", recipients=["x@example.test"] * 2)
+    assert (prepared.sender, prepared.recipients) == ("", ("x@example.test",))
 
 
 def test_bytes_need_explicit_addresses() -> None:
     with pytest.raises(ValueError, match="no sender"):
-        prepare_envelope(b"Subject: x\r\n\r\nx", GMAIL, recipients=["b@example.test"])
+        prepare_message(b"Subject: x\r\n\r\nx", GMAIL, recipients=["b@example.test"])
     with pytest.raises(ValueError, match="no recipients"):
-        prepare_envelope(b"x", GMAIL, sender="a@example.test")
+        prepare_message(b"x", GMAIL, sender="a@example.test")
 
 
 def test_bytes_get_crlf_line_ends() -> None:
-    envelope = prepare_envelope(b"a\nb", BARE, sender="a@x.test", recipients=["b@x.test"])
-    assert (envelope.data, envelope.mail_parameters) == (b"a\r\nb", ())
+    prepared = prepare_message(b"a\nb", BARE, sender="a@x.test", recipients=["b@x.test"])
+    assert (prepared.data, prepared.mail_parameters) == (b"a\r\nb", ())
 
 
 def test_eight_bit_data_needs_8bitmime() -> None:
     mail = message(From="a@example.test", To="b@example.test")
     mail.set_content("Grüße\n", cte="8bit")
-    assert "BODY=8BITMIME" in prepare_envelope(mail, GMAIL).mail_parameters
+    assert "BODY=8BITMIME" in prepare_message(mail, GMAIL).mail_parameters
     with pytest.raises(LocalProtocolError, match="8BITMIME"):
-        prepare_envelope(mail, BARE)
+        prepare_message(mail, BARE)
 
 
 def test_non_ascii_addresses_need_smtputf8() -> None:
     mail = message(From="a@example.test", To="jürgen@bücher.example")
-    envelope = prepare_envelope(mail, GMAIL)
-    assert "SMTPUTF8" in envelope.mail_parameters
-    assert "jürgen@bücher.example".encode() in envelope.data
+    prepared = prepare_message(mail, GMAIL)
+    assert "SMTPUTF8" in prepared.mail_parameters
+    assert "jürgen@bücher.example".encode() in prepared.data
     with pytest.raises(LocalProtocolError, match="SMTPUTF8"):
-        prepare_envelope(mail, BARE)
+        prepare_message(mail, BARE)
 
 
 def exchange(verb: Verb, code: int) -> Exchange:

@@ -16,7 +16,7 @@ from client.protocol import (
     Exchange,
     Verb,
 )
-from client.protocol.connection import TRANSITIONS, state_diagram
+from client.protocol.states import TRANSITIONS, state_diagram
 
 GMAIL_EHLO = (
     b"250-smtp.gmail.com at your service, [203.0.113.7]\r\n"
@@ -308,6 +308,62 @@ def test_an_unsolicited_reply_is_a_remote_error() -> None:
     core.receive_data(b"451 4.4.2 Timeout - closing connection.\r\n")
     with pytest.raises(RemoteProtocolError, match="unsolicited"):
         core.next_event()
+
+
+def in_data() -> ClientProtocol:
+    """A core that has sent DATA, with MAIL and RCPT accepted."""
+    core = ready(PLAIN_EHLO)
+    core.mail("a@example.test")
+    receive(core, b"250 2.1.0 OK\r\n")
+    core.rcpt("b@example.test")
+    receive(core, b"250 2.1.5 OK\r\n")
+    core.data()
+    return core
+
+
+def test_a_reply_that_came_before_the_end_of_data_was_sent_is_a_remote_error() -> None:
+    # Issue 16 finding 5: the 250 came with the 354, before the data was sent; it answers
+    # nothing, and taking it for the end of data's reply would report a message delivered.
+    core = in_data()
+    core.receive_data(b"354 go ahead\r\n250 2.0.0 OK early\r\n")
+    event = core.next_event()
+    assert isinstance(event, Exchange)
+    assert event.reply.code == 354
+    core.message_data(b"hi\r\n")
+    with pytest.raises(RemoteProtocolError, match="before '<end of data>' was sent") as caught:
+        core.next_event()
+    assert caught.value.reply == Reply(250, ("2.0.0 OK early",))
+    assert state(core) is ClientState.ERROR
+
+
+def test_a_reply_that_began_before_its_command_was_sent_is_early_too() -> None:
+    core = in_data()
+    receive(core, b"354 go ahead\r\n")
+    core.receive_data(b"250 2.0.0 OK ea")
+    core.message_data(b"hi\r\n")
+    core.receive_data(b"rly\r\n")
+    with pytest.raises(RemoteProtocolError, match="before"):
+        core.next_event()
+
+
+def test_the_good_twin_a_reply_after_the_end_of_data_was_sent() -> None:
+    core = in_data()
+    receive(core, b"354 go ahead\r\n")
+    core.message_data(b"hi\r\n")
+    assert receive(core, b"250 2.0.0 OK\r\n").command.verb is Verb.END_OF_DATA
+    assert state(core) is ClientState.READY
+
+
+def test_an_early_421_answers_the_next_command() -> None:
+    # RFC 5321 §3.8: a server shutting down may send 421 "asynchronously from command
+    # receipt (on the assumption that the client will receive it after the next command)".
+    core = ready()
+    core.receive_data(b"421 4.3.2 shutting down\r\n")
+    core.noop()
+    event = core.next_event()
+    assert isinstance(event, Exchange)
+    assert (event.command.verb, event.reply.code) == (Verb.NOOP, 421)
+    assert state(core) is ClientState.CLOSED
 
 
 def test_garbage_is_a_remote_error_and_final() -> None:

@@ -146,8 +146,9 @@ def test_pipelined_replies_written_in_one_segment() -> None:
         # Four replies in one write: the client must take them apart.
         peer.send(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 no such user\r\n354 Go ahead\r\n")
         assert peer.read_data().endswith(b"\r\nhi\r\n.\r\n")
-        peer.send(b"250 2.0.0 OK\r\n221 closing\r\n")
+        peer.send(b"250 2.0.0 OK\r\n")
         peer.expect(b"QUIT\r\n")
+        peer.send(b"221 closing\r\n")
 
     recorder = Recorder()
     with ScriptedServer(script) as server, connect(server, recorder=recorder) as client:
@@ -155,9 +156,25 @@ def test_pipelined_replies_written_in_one_segment() -> None:
         assert result.accepted == ("b@example.test",)
         assert result.refused == (("c@example.test", Reply(550, ("5.1.1 no such user",))),)
         assert result.reply == Reply(250, ("2.0.0 OK",))
-        # The 221 came early, coalesced with the 250; it is kept for the QUIT.
     directions = "".join(direction for direction, _ in conversation(recorder))
     assert "CCCCSSSS" in directions
+
+
+def test_a_221_written_before_quit_was_sent_is_a_protocol_error() -> None:
+    # RFC 5321 §4.2: a reply follows its command. A 221 that came with the end of data's 250
+    # answers nothing; taking it as QUIT's reply would hide a server that is out of step.
+    def script(peer: Peer) -> None:
+        greet(peer)
+        peer.expect(b"NOOP\r\n")
+        peer.send(b"250 2.0.0 OK\r\n221 2.0.0 closing early\r\n")
+        peer.wait_closed()
+
+    with ScriptedServer(script) as server, connect(server) as client:
+        client.ehlo()
+        client.noop()
+        with pytest.raises(RemoteProtocolError, match="came before 'QUIT' was sent"):
+            client.quit()
+        assert client.closed
 
 
 def test_send_messages_pipelines_each_end_of_data_with_the_next_envelope() -> None:

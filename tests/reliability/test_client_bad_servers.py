@@ -12,6 +12,7 @@ import contextlib
 import socket
 import ssl
 import struct
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -26,7 +27,8 @@ from client import (
     SMTPTimeoutError,
     TLSNegotiationError,
 )
-from tests.support.client_testkit import Peer, ScriptedServer
+from client.cli import main
+from tests.support.client_testkit import WAIT_S, Peer, ScriptedServer
 
 TIMEOUT_S = 0.3
 SLACK_S = 2.0
@@ -169,3 +171,96 @@ def test_a_misbehaving_tls_server_gets_a_typed_error_in_time(name: str) -> None:
             )  # fmt: skip
         elapsed = time.monotonic() - started
     assert elapsed < TIMEOUT_S + SLACK_S, f"the client took {elapsed:.2f} s"
+
+
+def _envelope_up_to_data(peer: Peer) -> None:
+    """Greets, takes EHLO (no PIPELINING), MAIL, RCPT and DATA, and accepts each but DATA."""
+    peer.send(GREETING)
+    assert peer.read_line().startswith(b"EHLO ")
+    peer.send(b"250 smtp.example\r\n")
+    assert peer.read_line().startswith(b"MAIL FROM:<a@example.test>")
+    peer.send(b"250 2.1.0 OK\r\n")
+    peer.expect(b"RCPT TO:<b@example.test>\r\n")
+    peer.send(b"250 2.1.5 OK\r\n")
+    peer.expect(b"DATA\r\n")
+
+
+def _refuse_after_the_dot(peer: Peer) -> None:
+    with contextlib.suppress(OSError):  # the client may have given up already
+        peer.read_data()
+        peer.send(b"554 5.7.0 refused after the dot\r\n")
+        peer.wait_closed()
+
+
+def test_a_250_written_with_the_354_fails_smtpclient_send(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Issue 16 finding 5: "354 go ahead" and "250 2.0.0 OK early" in one write, 554 after the
+    # dot. The 250 answers nothing (the end of data was not sent yet): a protocol error.
+    def script(peer: Peer) -> None:
+        _envelope_up_to_data(peer)
+        peer.send(b"354 go ahead\r\n250 2.0.0 OK early\r\n")
+        _refuse_after_the_dot(peer)
+
+    with ScriptedServer(script) as server:
+        status = main(
+            ["send", "--host", "127.0.0.1", "--port", str(server.port), "--tls", "none",
+             "--timeout", str(WAIT_S), "--from", "a@example.test", "--to", "b@example.test",
+             "--body", "hi"]
+        )  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 1, captured.out
+    assert "250 2.0.0 OK early" in captured.err
+    assert "before" in captured.err
+
+
+def test_a_reply_waiting_unread_before_the_end_of_data_is_caught() -> None:
+    # The early 250 comes in a write of its own, after the client has read the 354 and before
+    # it sends the data: the client must look at what arrived before it writes.
+    took_354 = threading.Event()
+    sent_early = threading.Event()
+
+    def script(peer: Peer) -> None:
+        _envelope_up_to_data(peer)
+        peer.send(b"354 go ahead\r\n")
+        if not took_354.wait(WAIT_S):
+            raise AssertionError("the client never took the 354")
+        peer.send(b"250 2.0.0 OK early\r\n")
+        peer.wait_delivered()
+        sent_early.set()
+        _refuse_after_the_dot(peer)
+
+    with (
+        ScriptedServer(script) as server,
+        SMTPClient.connect("127.0.0.1", server.port, timeout_s=WAIT_S) as client,
+    ):
+        client.ehlo()
+        client.mail("a@example.test")
+        client.rcpt("b@example.test")
+        assert client.data().code == 354
+        took_354.set()
+        assert sent_early.wait(WAIT_S)
+        with pytest.raises(RemoteProtocolError, match="before") as caught:
+            client.message_data(b"Subject: early\r\n\r\nhi\r\n")
+        assert caught.value.reply is not None
+        assert caught.value.reply.code == 250
+        assert client.closed
+
+
+def test_send_messages_takes_no_early_250_for_a_pipelined_message() -> None:
+    def script(peer: Peer) -> None:
+        peer.send(GREETING)
+        assert peer.read_line().startswith(b"EHLO ")
+        peer.send(b"250-smtp.example\r\n250 PIPELINING\r\n")
+        assert peer.read_line().startswith(b"MAIL FROM:<a@example.test>")
+        peer.expect(b"RCPT TO:<b@example.test>\r\n")
+        peer.expect(b"DATA\r\n")
+        peer.send(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 go ahead\r\n250 2.0.0 OK early\r\n")
+        _refuse_after_the_dot(peer)
+
+    with ScriptedServer(script) as server:
+        with SMTPClient.connect("127.0.0.1", server.port, timeout_s=WAIT_S) as client:
+            results = client.send_messages(
+                [b"m0", b"m1"], sender="a@example.test", recipients=["b@example.test"]
+            )
+        assert [type(result) for result in results] == [RemoteProtocolError] * 2

@@ -9,9 +9,13 @@ explains itself where it happened.
 from __future__ import annotations
 
 import base64
+import fcntl
 import socket
 import ssl
+import struct
+import termios
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
@@ -42,6 +46,22 @@ class Peer(LineSocket):
         """Write one byte per write."""
         for index in range(len(data)):
             self.sock.sendall(data[index : index + 1])
+
+    def wait_delivered(self) -> None:
+        """Wait until the client's kernel has acknowledged every byte written so far, so that
+        they wait in the client's socket whether or not the client reads.
+
+        No event says so; the unacknowledged count (Linux ``SIOCOUTQ``) is polled, within
+        ``WAIT_S``. On loopback it is zero at once, or after one delayed ACK.
+        """
+        deadline = time.monotonic() + WAIT_S
+        # Each turn reads the count once; the loop ends by the deadline at the latest.
+        while time.monotonic() < deadline:
+            packed = fcntl.ioctl(self.sock.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
+            if struct.unpack("i", packed)[0] == 0:
+                return
+            time.sleep(0.001)
+        raise AssertionError(f"the client's kernel did not acknowledge within {WAIT_S} s")
 
     def expect(self, line: bytes) -> None:
         received = self.read_line()
