@@ -30,6 +30,7 @@ from fakeserver import _experiment_cli
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, parse_account
 from fakeserver.core import Observer
 from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
+from fakeserver.http.options import DEFAULT_ADDRESS, http_options, masked
 from fakeserver.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.policy import Policy
 from fakeserver.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
@@ -106,6 +107,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--scenario", type=Path, metavar="FILE.toml", help="scripted replies and faults to serve"
     )
+    serve.add_argument(
+        "--http",
+        default=DEFAULT_ADDRESS,
+        metavar="HOST:PORT",
+        help=f"serve the HTTP API and web inbox here (default {DEFAULT_ADDRESS}; port 0: any)",
+    )
+    serve.add_argument("--no-http", action="store_true", help="no HTTP API and inbox")
+    serve.add_argument(
+        "--http-token-file",
+        type=Path,
+        metavar="FILE",
+        help="every HTTP request must carry this token (needed off loopback; "
+        "or set SMTPRIG_HTTP_TOKEN)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages of this origin call the API (repeatable; default: none)",
+    )
 
     certs = verbs.add_parser("certs", help="(re)generate the CA and server certificate")
     certs.set_defaults(run=_certs)
@@ -181,6 +203,11 @@ def _serve(arguments: argparse.Namespace) -> int:
         record_transcripts=False,
         record_dir=arguments.record,
         seed=arguments.seed,
+        http=http_options(
+            None if arguments.no_http else arguments.http,
+            token_file=arguments.http_token_file,
+            cors_origins=arguments.cors_origin,
+        ),
     )
     scenario = load_scenario(arguments.scenario) if arguments.scenario is not None else None
     if scenario is not None:  # what the command line says explicitly wins over the file
@@ -193,7 +220,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         JsonLog(output) if arguments.json else HumanLog(output, show_bodies=arguments.show_bodies)
     )
     server = FakeGmail(options, observers=[observer])
-    if scenario is not None:
+    if scenario is not None and server.http is not None:
+        server.http.apply_scenario(scenario)  # so that the API lists its rules
+    elif scenario is not None:
         scenario.apply(server.script)
     stop = threading.Event()
 
@@ -269,6 +298,11 @@ def _banner(server: FakeGmail, where: CertificatePaths) -> str:
         lines.append(f"Account: {account.username}  password: {account.password}{extra}")
         for token in sorted(account.oauth_tokens):
             lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
+    if server.http is not None:
+        lines.append(f"Inbox and HTTP API: {server.http.url}  (API under /api/v1)")
+        api_token = server.http.options.token
+        if api_token is not None:
+            lines.append(f"  every request needs the token {masked(api_token)}")
     lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")
     return "\n".join(lines) + "\n\n"
 
@@ -283,6 +317,9 @@ def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
     }
     if server.options.plain_port is not None:
         ready["plain"] = {"host": server.plain.host, "port": server.plain.port}
+    if server.http is not None and server.http.address is not None:
+        host, port = server.http.address
+        ready["http"] = {"host": host, "port": port, "url": server.http.url}
     return json.dumps(ready) + "\n"
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from client.transcript import Transcript
 from fakeserver._lifecycle import Lifecycle
@@ -30,6 +30,7 @@ from fakeserver.core import Observer, ServerCore
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
 from fakeserver.faults import AbortHandshake, TLSCertificate
+from fakeserver.http.options import HttpOptions
 from fakeserver.outbox import CapturedMessage, Outbox
 from fakeserver.persona import Persona, load_persona
 from fakeserver.policy import Policy
@@ -44,6 +45,9 @@ from fakeserver.tls import (
     fault_context,
     server_context,
 )
+
+if TYPE_CHECKING:
+    from fakeserver.http.service import HttpService
 
 __all__ = ["FakeGmail", "ServerOptions"]
 
@@ -69,6 +73,7 @@ class ServerOptions:
         strict: a command Gmail does not know is an error that ``check()`` raises, since
             it is usually a bug in the client under test.
         seed: seeds the session-id generator, for repeatable runs.
+        http: also serve the HTTP API and web inbox (:mod:`fakeserver.http`); None: not.
     """
 
     host: str = "127.0.0.1"
@@ -85,6 +90,7 @@ class ServerOptions:
     record_dir: Path | None = None
     strict: bool = True
     seed: int | None = None
+    http: HttpOptions | None = None
 
     def __post_init__(self) -> None:
         # A tuple keeps the options hashable, so the pytest plugin can share servers.
@@ -127,6 +133,12 @@ class FakeGmail(Lifecycle):
         tls_context = server_context(self.certificates)
         tls_context.sni_callback = self._on_handshake
         watchers = list(observers)
+        self.http: HttpService | None = None
+        if self.options.http is not None:
+            from fakeserver.http.service import HttpService  # aiohttp only when asked for
+
+            self.http = HttpService(self.options.http)
+            watchers.append(self.http.observer)
         if self.options.record_dir is not None:
             watchers.append(TranscriptFiles(self.options.record_dir))
         self._core = ServerCore(
@@ -144,6 +156,8 @@ class FakeGmail(Lifecycle):
             seed=self.options.seed,
         )
         self._runner = Runner(self._core, self.options.listener_specs())
+        if self.http is not None:
+            self.http.attach(self)
         self._addresses: dict[Listener, Address] = {}
         self.started_in_s: float | None = None
 
@@ -157,11 +171,19 @@ class FakeGmail(Lifecycle):
             spec.listener: address
             for spec, address in zip(self.options.listener_specs(), bound, strict=True)
         }
+        if self.http is not None:
+            try:
+                self.http.start()
+            except BaseException:
+                self._runner.stop()
+                raise
         self.started_in_s = time.perf_counter() - started
         return self
 
     def stop(self) -> None:
         """Closes every connection and the listeners. Safe to call twice."""
+        if self.http is not None:
+            self.http.stop()
         self._runner.stop()
 
     # ------------------------------------------------------------------ where and how to connect
@@ -281,6 +303,8 @@ class FakeGmail(Lifecycle):
         self._core.take_errors()
         self._core.script.clear()
         self._core.usage.clear()
+        if self.http is not None:
+            self.http.on_reset()
 
     def _on_handshake(
         self, ssl_object: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext
