@@ -99,10 +99,15 @@ class HttpService:
 
     async def _serve(self, sock: socket.socket) -> None:
         self.default.events.bind(asyncio.get_running_loop())
-        runner = web.AppRunner(build_app(self), handle_signals=False, access_log=None)
+        runner = web.AppRunner(
+            build_app(self),
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
+        )
         await runner.setup()
         self._runner = runner
-        site = web.SockSite(runner, sock, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        site = web.SockSite(runner, sock)
         await site.start()
 
     def stop(self) -> None:
