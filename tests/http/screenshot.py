@@ -15,9 +15,12 @@ from playwright.sync_api import sync_playwright
 from tests.http.httpkit import CHROMIUM, CHROMIUM_ARGS, mail, send, served
 
 MESSAGES = [
-    ("Welcome to Example!", "new.user@example.org",
-     "<h1>Welcome!</h1><p>Thanks for signing up. <a href='https://example.org/confirm'>"
-     "Confirm your address</a>.</p>"),
+    (
+        "Welcome to Example!",
+        "new.user@example.org",
+        "<h1>Welcome!</h1><p>Thanks for signing up. <a href='https://example.org/confirm'>"
+        "Confirm your address</a>.</p>",
+    ),
     ("Your receipt #1042", "buyer@example.org", "<p>Total: <b>€12.00</b></p>"),
     ("Password reset", "someone@example.org", None),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import smtplib
 
 import pytest
-from playwright.sync_api import Frame, Page, Request, expect
+from playwright.sync_api import Dialog, Frame, Page, Request, expect
 
 from fakeserver.server import FakeGmail
 from tests.http.httpkit import Api, mail, send
@@ -59,7 +59,12 @@ def test_the_html_view_shows_the_mail_and_runs_none_of_its_scripts(
     requests: list[Request] = []
     dialogs: list[str] = []
     page.on("request", lambda request: requests.append(request))
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
 
     _open_inbox(page, api, "#/messages/1")
     expect(page.get_by_role("row", name=HOSTILE_SUBJECT)).to_be_visible()  # shown as text
