@@ -129,7 +129,12 @@ class _Guard:
             raise Problem(
                 403, "a page of another origin may not change this server", field="Origin"
             )
-        return await handler(request)
+        response = await handler(request)
+        token = request.query.get("token")
+        if token and self._options.token is not None and not response.prepared:
+            # Checked above; a browser keeps it (an EventSource cannot send headers).
+            response.set_cookie(_COOKIE, token, httponly=True, samesite="Strict", path="/")
+        return response
 
     async def headers(self, request: web.Request, response: web.StreamResponse) -> None:
         headers = response.headers
@@ -147,9 +152,6 @@ class _Guard:
                 headers["Access-Control-Allow-Methods"] = _CORS_METHODS
                 headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
                 headers["Access-Control-Max-Age"] = "600"
-        token = request.query.get("token")
-        if token and self._options.token is not None and self._token_ok(request):
-            response.set_cookie(_COOKIE, token, httponly=True, samesite="Strict", path="/")
 
 
 def _host_name(host: str) -> str:
