@@ -12,7 +12,7 @@ import pytest
 
 from fakeserver.scenario import ScenarioError, parse_scenario
 from fakeserver.server import FakeGmail
-from tests.http.httpkit import Answer, Api, mail, send
+from tests.http.httpkit import Answer, Api, mail, send, served
 
 Fake = tuple[FakeGmail, Api]
 
@@ -224,3 +224,15 @@ def test_twenty_waits_open_at_once_all_answer_on_one_message(fake: Fake) -> None
         waiter.join(30)
 
     assert [answer.status for answer in answers] == [200] * 20
+
+
+def test_a_session_closed_for_idling_says_so() -> None:
+    with served(idle_timeout_s=0.2) as (gmail, api):
+        with socket.create_connection(gmail.submission, timeout=10) as client:
+            client.recv(1024)  # the greeting; then silence until the server gives up
+
+            [session] = _sessions(api, 1)
+
+        assert session["end"] == "idle timeout"
+        assert session["reply_codes"] == [220, 451]
+        assert session["failed"]
