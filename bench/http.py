@@ -24,8 +24,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
-from fakeserver.http.options import HttpOptions
+from fakeserver.http import HttpOptions
 from fakeserver.server import FakeGmail, ServerOptions
 
 _READY_WAIT_S = 15.0
@@ -92,8 +93,7 @@ def wait_latency(messages: int) -> list[float]:
     latencies = []
     with FakeGmail(ServerOptions(http=HttpOptions())) as gmail:
         assert gmail.http is not None
-        assert gmail.http.address is not None
-        api = http.client.HTTPConnection(*gmail.http.address, timeout=10)
+        api = http.client.HTTPConnection(urllib.parse.urlsplit(gmail.http.url).netloc, timeout=10)
         with smtplib.SMTP_SSL(*gmail.smtps, context=gmail.client_context()) as smtp:
             smtp.login(*gmail.credentials)
             for number in range(messages):

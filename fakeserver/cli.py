@@ -21,6 +21,7 @@ import signal
 import ssl
 import sys
 import threading
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -30,7 +31,8 @@ from fakeserver import _experiment_cli
 from fakeserver.accounts import DEFAULT_ACCOUNT, Account, parse_account
 from fakeserver.core import Observer
 from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
-from fakeserver.http.options import DEFAULT_ADDRESS, http_options, masked
+from fakeserver.http.options import DEFAULT_ADDRESS, masked
+from fakeserver.http.serving import HttpOptions, http_options
 from fakeserver.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.policy import Policy
 from fakeserver.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
@@ -221,6 +223,9 @@ def _serve(arguments: argparse.Namespace) -> int:
     )
     server = FakeGmail(options, observers=[observer])
     if scenario is not None and server.http is not None:
+        from fakeserver.http.service import HttpService  # loaded already: it serves
+
+        assert isinstance(server.http, HttpService)
         server.http.apply_scenario(scenario)  # so that the API lists its rules
     elif scenario is not None:
         scenario.apply(server.script)
@@ -300,7 +305,8 @@ def _banner(server: FakeGmail, where: CertificatePaths) -> str:
             lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
     if server.http is not None:
         lines.append(f"Inbox and HTTP API: {server.http.url}  (API under /api/v1)")
-        api_token = server.http.options.token
+        served = server.options.http
+        api_token = served.token if isinstance(served, HttpOptions) else None
         if api_token is not None:
             lines.append(f"  every request needs the token {masked(api_token)}")
     lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")
@@ -317,9 +323,9 @@ def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
     }
     if server.options.plain_port is not None:
         ready["plain"] = {"host": server.plain.host, "port": server.plain.port}
-    if server.http is not None and server.http.address is not None:
-        host, port = server.http.address
-        ready["http"] = {"host": host, "port": port, "url": server.http.url}
+    if server.http is not None:
+        url = urllib.parse.urlsplit(server.http.url)
+        ready["http"] = {"host": url.hostname, "port": url.port, "url": server.http.url}
     return json.dumps(ready) + "\n"
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 from client.transcript import Transcript
 from fakeserver._lifecycle import Lifecycle
@@ -30,7 +30,6 @@ from fakeserver.core import Observer, ServerCore
 from fakeserver.dialogue import Listener
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
 from fakeserver.faults import AbortHandshake, TLSCertificate
-from fakeserver.http.options import HttpOptions
 from fakeserver.outbox import CapturedMessage, Outbox
 from fakeserver.persona import Persona, load_persona
 from fakeserver.policy import Policy
@@ -46,10 +45,30 @@ from fakeserver.tls import (
     server_context,
 )
 
-if TYPE_CHECKING:
-    from fakeserver.http.service import HttpService
+__all__ = ["FakeGmail", "HttpServer", "HttpServing", "ServerOptions"]
 
-__all__ = ["FakeGmail", "ServerOptions"]
+
+class HttpServer(Protocol):
+    """What a fake asks of the HTTP API it serves (:mod:`fakeserver.http`), which this module
+    never imports: the web stack loads only when ``ServerOptions(http=...)`` asks for it."""
+
+    @property
+    def observer(self) -> Observer: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
+
+    def on_reset(self) -> None: ...
+
+
+class HttpServing(Protocol):
+    """How to serve a fake over HTTP: :class:`fakeserver.http.HttpOptions`."""
+
+    def serve(self, gmail: FakeGmail) -> HttpServer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +92,8 @@ class ServerOptions:
         strict: a command Gmail does not know is an error that ``check()`` raises, since
             it is usually a bug in the client under test.
         seed: seeds the session-id generator, for repeatable runs.
-        http: also serve the HTTP API and web inbox (:mod:`fakeserver.http`); None: not.
+        http: also serve the HTTP API and web inbox, e.g. ``fakeserver.http.HttpOptions()``;
+            None: not.
     """
 
     host: str = "127.0.0.1"
@@ -90,7 +110,7 @@ class ServerOptions:
     record_dir: Path | None = None
     strict: bool = True
     seed: int | None = None
-    http: HttpOptions | None = None
+    http: HttpServing | None = None
 
     def __post_init__(self) -> None:
         # A tuple keeps the options hashable, so the pytest plugin can share servers.
@@ -133,11 +153,9 @@ class FakeGmail(Lifecycle):
         tls_context = server_context(self.certificates)
         tls_context.sni_callback = self._on_handshake
         watchers = list(observers)
-        self.http: HttpService | None = None
+        self.http: HttpServer | None = None
         if self.options.http is not None:
-            from fakeserver.http.service import HttpService  # aiohttp only when asked for
-
-            self.http = HttpService(self.options.http)
+            self.http = self.options.http.serve(self)  # reads nothing of self until started
             watchers.append(self.http.observer)
         if self.options.record_dir is not None:
             watchers.append(TranscriptFiles(self.options.record_dir))
@@ -156,8 +174,6 @@ class FakeGmail(Lifecycle):
             seed=self.options.seed,
         )
         self._runner = Runner(self._core, self.options.listener_specs())
-        if self.http is not None:
-            self.http.attach(self)
         self._addresses: dict[Listener, Address] = {}
         self.started_in_s: float | None = None
 

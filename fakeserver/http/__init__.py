@@ -4,7 +4,8 @@
 ``FakeGmail(ServerOptions(http=HttpOptions()))`` serves it for an in-process fake. Modules, each
 with one job:
 
-- ``options``: where and how to serve (no aiohttp; ``ServerOptions`` holds it);
+- ``serving``: ``HttpOptions``, what ``ServerOptions(http=...)`` takes; ``options``: the
+  checked settings every other module reads;
 - ``service``: the loop thread, the bound socket, start and stop;
 - ``routes``: the route table and the aiohttp app; ``security``: errors, Host, token, Origin,
   CORS and CSP; ``problems``: RFC 9457 error bodies; ``context``: which fake a request is about;
@@ -18,6 +19,6 @@ with one job:
 
 from __future__ import annotations
 
-from fakeserver.http.options import HttpOptions
+from fakeserver.http.serving import HttpOptions
 
 __all__ = ["HttpOptions"]

@@ -8,24 +8,37 @@ started (``default``), and under ``/api/v1/sandboxes/{sandbox}`` for a sandbox. 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from fakeserver.http.options import HttpSettings
 from fakeserver.http.problems import Problem
+from fakeserver.http.sandboxes import Sandboxes
 from fakeserver.http.source import Source
 
-if TYPE_CHECKING:
-    from fakeserver.http.service import HttpService
-
-__all__ = ["API", "SERVICE", "base", "json_response", "path_id", "service", "source"]
+__all__ = ["API", "SERVICE", "Served", "base", "json_response", "path_id", "service", "source"]
 
 API = "/api/v1"
 
-SERVICE: web.AppKey[HttpService] = web.AppKey("smtprig.service")
+
+class Served(Protocol):
+    """What the handlers use of the service (:class:`fakeserver.http.service.HttpService`)."""
+
+    @property
+    def options(self) -> HttpSettings: ...
+
+    @property
+    def default(self) -> Source: ...
+
+    @property
+    def sandboxes(self) -> Sandboxes: ...
 
 
-def service(request: web.Request) -> HttpService:
+SERVICE: web.AppKey[Served] = web.AppKey("smtprig.service")
+
+
+def service(request: web.Request) -> Served:
     return request.app[SERVICE]
 
 

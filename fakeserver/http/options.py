@@ -1,8 +1,7 @@
-"""How the HTTP API and inbox are served: address, token and allowed origins.
+"""How the HTTP API and inbox are served: address, token and allowed origins, checked.
 
-Kept free of aiohttp so that :class:`~fakeserver.server.ServerOptions` can hold an
-:class:`HttpOptions` without importing the web stack; :mod:`fakeserver.http.service` is imported
-only when a server really serves HTTP.
+Every module of the HTTP side reads these :class:`HttpSettings`; the public
+:class:`fakeserver.http.HttpOptions` (:mod:`fakeserver.http.serving`) adds how to start serving.
 
 Invariants checked here, before anything is bound:
 
@@ -14,10 +13,7 @@ Invariants checked here, before anything is bound:
 from __future__ import annotations
 
 import ipaddress
-import os
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from fakeserver.errors import ConfigurationError
@@ -25,8 +21,7 @@ from fakeserver.errors import ConfigurationError
 __all__ = [
     "DEFAULT_ADDRESS",
     "TOKEN_ENVIRONMENT_VARIABLE",
-    "HttpOptions",
-    "http_options",
+    "HttpSettings",
     "is_loopback",
     "masked",
 ]
@@ -58,7 +53,7 @@ def masked(token: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class HttpOptions:
+class HttpSettings:
     """How the HTTP API and the web inbox are served.
 
     Attributes:
@@ -101,46 +96,3 @@ class HttpOptions:
                 raise ConfigurationError(
                     "--cors-origin", f"{origin!r} is not an origin like https://app.example:3000"
                 )
-
-
-def http_options(
-    address: str | None,
-    *,
-    token_file: Path | None = None,
-    cors_origins: Sequence[str] = (),
-    environment: Mapping[str, str] | None = None,
-) -> HttpOptions | None:
-    """The options the command line asks for; None when HTTP is off (``address`` None).
-
-    Args:
-        address: ``HOST:PORT`` (``[::1]:8025`` for IPv6), or None for ``--no-http``.
-        token_file: a file whose first line is the token.
-        cors_origins: the ``--cors-origin`` values.
-        environment: where to find ``SMTPRIG_HTTP_TOKEN`` (default ``os.environ``).
-
-    Raises:
-        ConfigurationError: the address or token file cannot be used (see :class:`HttpOptions`).
-    """
-    if address is None:
-        return None
-    host, colon, port = address.rpartition(":")
-    if not colon or not host or not port.isdigit():
-        raise ConfigurationError("--http", f"{address!r}: expected HOST:PORT, e.g. 127.0.0.1:8025")
-    token = None
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip().splitlines()[0].strip()
-        except (OSError, UnicodeDecodeError, IndexError) as error:
-            raise ConfigurationError(
-                "--http-token-file", f"cannot read a token from {token_file}: {error}"
-            ) from error
-    else:
-        token = (environment if environment is not None else os.environ).get(
-            TOKEN_ENVIRONMENT_VARIABLE
-        ) or None
-    return HttpOptions(
-        host=host.removeprefix("[").removesuffix("]"),
-        port=int(port),
-        token=token,
-        cors_origins=tuple(cors_origins),
-    )

@@ -9,16 +9,12 @@ of one fake exists under ``/api/v1`` (the ``default`` fake) and under
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from fakeserver.http import control, messages, pages, sse
-from fakeserver.http.context import API, SERVICE
+from fakeserver.http.context import API, SERVICE, Served
 from fakeserver.http.security import install
-
-if TYPE_CHECKING:
-    from fakeserver.http.service import HttpService
 
 __all__ = ["MAX_BODY_OCTETS", "Route", "build_app", "route_table"]
 
@@ -40,7 +36,7 @@ def route_table() -> list[Route]:
     return table
 
 
-def build_app(service: HttpService) -> web.Application:
+def build_app(service: Served) -> web.Application:
     """The application serving ``service``'s fakes."""
     app = web.Application(client_max_size=MAX_BODY_OCTETS)
     app[SERVICE] = service

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fakeserver.accounts import Account, parse_account
 from fakeserver.errors import ConfigurationError
@@ -23,9 +23,6 @@ from fakeserver.http.records import RuleError
 from fakeserver.http.source import Source, parse_rule_specs
 from fakeserver.policy import Policy
 from fakeserver.server import FakeGmail, ServerOptions
-
-if TYPE_CHECKING:
-    from fakeserver.http.service import HttpService
 
 __all__ = ["DEFAULT_TTL_S", "MAX_SANDBOXES", "Sandbox", "Sandboxes"]
 
@@ -63,10 +60,10 @@ class Sandbox:
 
 
 class Sandboxes:
-    """The sandboxes of one HTTP service."""
+    """The sandboxes of one HTTP service; they copy the ``default`` fake's host, persona and CA."""
 
-    def __init__(self, service: HttpService) -> None:
-        self._service = service
+    def __init__(self, default: Source) -> None:
+        self._default = default
         self._items: dict[str, Sandbox] = {}
         self._numbers = itertools.count(1)
         self._stopping: set[asyncio.Task[list[str]]] = set()
@@ -129,7 +126,7 @@ class Sandboxes:
         return box
 
     def _options(self, body: dict[str, Any]) -> ServerOptions:
-        default = self._service.default.gmail
+        default = self._default.gmail
         seed = body.get("seed")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise Problem(400, "seed must be a whole number", pointer="/seed")

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from fakeserver.http.options import HttpOptions, is_loopback
+from fakeserver.http.options import HttpSettings, is_loopback
 from fakeserver.http.problems import Problem, problem_response
 
 __all__ = ["PAGE_POLICY", "install"]
@@ -51,7 +51,7 @@ _CORS_METHODS = "GET, POST, PUT, DELETE"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def install(app: web.Application, options: HttpOptions) -> None:
+def install(app: web.Application, options: HttpSettings) -> None:
     """Adds the error and guard middlewares and the response headers to ``app``."""
     guard = _Guard(options)
     app.middlewares.append(_errors)
@@ -79,7 +79,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 class _Guard:
-    def __init__(self, options: HttpOptions) -> None:
+    def __init__(self, options: HttpSettings) -> None:
         self._options = options
         self._wildcard = _is_wildcard(options.host)
         bound = options.host.casefold().removeprefix("[").removesuffix("]")

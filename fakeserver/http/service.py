@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from fakeserver._loop import Address, LoopThread, bind
-from fakeserver.http.options import HttpOptions
+from fakeserver.http.options import HttpSettings
 from fakeserver.http.routes import build_app
 from fakeserver.http.sandboxes import Sandboxes
 from fakeserver.http.source import Source
@@ -43,10 +43,10 @@ class HttpService:
         options: where and how to serve.
     """
 
-    def __init__(self, options: HttpOptions) -> None:
+    def __init__(self, options: HttpSettings) -> None:
         self.options = options
         self.default = Source("default")
-        self.sandboxes = Sandboxes(self)
+        self.sandboxes = Sandboxes(self.default)
         self._loop = LoopThread("smtprig-http")
         self._runner: web.AppRunner | None = None
         self.address: Address | None = None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from fakeserver.http.options import HttpOptions
+from fakeserver.http import HttpOptions
 from fakeserver.server import FakeGmail, ServerOptions
 
 CHROMIUM = "/usr/bin/chromium"

@@ -14,8 +14,9 @@ Fake = tuple[FakeGmail, Api]
 
 def _served(gmail: FakeGmail) -> set[tuple[str, str]]:
     from fakeserver.http.routes import build_app
+    from fakeserver.http.service import HttpService
 
-    assert gmail.http is not None
+    assert isinstance(gmail.http, HttpService)
     app = build_app(gmail.http)
     routes = set()
     for route in app.router.routes():

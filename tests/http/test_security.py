@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from fakeserver.errors import ConfigurationError
-from fakeserver.http.options import HttpOptions, http_options
+from fakeserver.http import HttpOptions
+from fakeserver.http.serving import http_options
 from fakeserver.server import FakeGmail
 from tests.http.httpkit import Api, mail, send, served
 from tests.http.test_sandboxes_and_events import events
