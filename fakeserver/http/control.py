@@ -7,6 +7,7 @@ bad value. A change takes effect from the fake's next decision.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -97,7 +98,8 @@ async def delete_rule(request: web.Request) -> web.Response:
 
 async def post_reset(request: web.Request) -> web.Response:
     await read_json(request)
-    source(request).reset()
+    # Off the loop: a reset waits (bounded) for the SMTP thread to drop its connections.
+    await asyncio.get_running_loop().run_in_executor(None, source(request).reset)
     return web.Response(status=204)
 
 

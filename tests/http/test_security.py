@@ -159,7 +159,11 @@ def test_pages_send_a_strict_content_security_policy(fake: Fake) -> None:
 def test_no_auth_secret_in_any_response_or_event(fake: Fake) -> None:
     gmail, api = fake
     user, password = gmail.credentials
+    [token] = gmail.options.accounts[0].oauth_tokens
+    oauth = f"user={user}\x01auth=Bearer {token}\x01\x01"
     secrets = [
+        token,
+        base64.b64encode(oauth.encode()).decode(),
         password,
         base64.b64encode(password.encode()).decode(),
         base64.b64encode(f"\0{user}\0{password}".encode()).decode(),
@@ -174,21 +178,26 @@ def test_no_auth_secret_in_any_response_or_event(fake: Fake) -> None:
             smtp.sendmail(user, ["a@example.org"], b"Subject: login\r\n\r\nx\r\n")
         with pytest.raises(smtplib.SMTPAuthenticationError):
             send(gmail, mail("refused"), password=f"{password}-wrong")
-        streamed = [str(stream.next()) for _ in range(8)]
-    gmail.wait_for_sessions(3)
+        with smtplib.SMTP_SSL(*gmail.smtps, context=gmail.client_context()) as smtp:
+            smtp.ehlo()
+            smtp.auth("XOAUTH2", lambda challenge=None: oauth, initial_response_ok=True)
+        streamed = [str(stream.next()) for _ in range(10)]
+    gmail.wait_for_sessions(4)
     json_accept = {"Accept": "application/json"}
     answers = [
         api.get(path, headers=headers).text
         for path in (
             "/api/v1/messages", "/api/v1/messages/1", "/api/v1/messages/2",
             "/api/v1/sessions", "/api/v1/sessions/1/transcript", "/api/v1/sessions/2/transcript",
-            "/api/v1/sessions/3/transcript", "/api/v1/messages/1/transcript",
+            "/api/v1/sessions/3/transcript", "/api/v1/sessions/4/transcript",
+            "/api/v1/messages/1/transcript",
         )
         for headers in ({}, json_accept)
     ]  # fmt: skip
 
     everything = "\n".join(answers + streamed)
     assert "AUTH LOGIN" in everything
+    assert "AUTH XOAUTH2" in everything
     assert "<redacted>" in everything
     for secret in secrets:
         assert secret not in everything
