@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 PYTEST_ARGS ?= -n 2
 
-.PHONY: serve test lint typecheck demo bench experiment fuzz soak clean
+.PHONY: serve test lint typecheck demo bench experiment fuzz soak screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ fuzz: $(TEST_STAMP)
 # then the idle crowd.
 soak: $(TEST_STAMP)
 	$(BIN)/python -m bench.soak $(ARGS)
+
+# The README's picture of the inbox with three messages, taken in Debian's chromium (which
+# .ci/run installs: apt-get install chromium).
+screenshot: $(TEST_STAMP)
+	$(BIN)/python -m tests.http.screenshot examples/http/inbox.png
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

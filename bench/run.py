@@ -170,7 +170,7 @@ def startup(rounds: int, certs: Path) -> list[Row]:
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "fakeserver", "serve", "--json", "--smtps-port", "0",
-             "--submission-port", "0", "--certs-dir", str(certs)],
+             "--submission-port", "0", "--http", "127.0.0.1:0", "--certs-dir", str(certs)],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert process.stdout is not None

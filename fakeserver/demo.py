@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from client.smtp_client import SMTPClient
 from client.console import ConsoleLog
+from client.smtp_client import SMTPClient
 from fakeserver.server.fake import FakeGmail
 
 __all__ = ["main"]

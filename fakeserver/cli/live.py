@@ -138,7 +138,7 @@ class JsonLog(BaseObserver):
                 "peer": {"host": session.peer[0], "port": session.peer[1]},
                 "user": session.user,
                 "messages": session.messages_accepted,
-                "ended": record.ended.value,
+                "ended": record.ended.value if record.ended is not None else None,
             }
         )
 

@@ -21,6 +21,7 @@ import signal
 import ssl
 import sys
 import threading
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -29,16 +30,22 @@ from client.transcript import ReplayResult, TranscriptFormatError, format_line, 
 from fakeserver.cli import experiment as experiment_cli
 from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
+from fakeserver.http.options import DEFAULT_ADDRESS, masked
+from fakeserver.http.serving import HttpOptions, http_options
 from fakeserver.recordreplay.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
 from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
 from fakeserver.scripting.scenario import load_scenario
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.server.observers import Observer
+from fakeserver.server.options import parse_account
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.session.policy import Policy
 from fakeserver.transport.tls import CertificatePaths, load_or_create
 
-__all__ = ["main"]
+__all__ = ["SERVE_HISTORY_LIMIT", "main"]
+
+SERVE_HISTORY_LIMIT = 10_000
+"""The closed connections ``fakeserver serve`` keeps, with their transcripts."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,6 +112,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--json", action="store_true", help="print JSON lines, not a log")
     serve.add_argument(
         "--scenario", type=Path, metavar="FILE.toml", help="scripted replies and faults to serve"
+    )
+    serve.add_argument(
+        "--http",
+        default=DEFAULT_ADDRESS,
+        metavar="HOST:PORT",
+        help=f"serve the HTTP API and web inbox here (default {DEFAULT_ADDRESS}; port 0: any)",
+    )
+    serve.add_argument("--no-http", action="store_true", help="no HTTP API and inbox")
+    serve.add_argument(
+        "--http-token-file",
+        type=Path,
+        metavar="FILE",
+        help="every HTTP request must carry this token (needed off loopback; "
+        "or set SMTPRIG_HTTP_TOKEN)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages of this origin call the API (repeatable; default: none)",
     )
 
     certs = verbs.add_parser("certs", help="(re)generate the CA and server certificate")
@@ -178,9 +206,15 @@ def _serve(arguments: argparse.Namespace) -> int:
         certificates=certificates,
         maildir=arguments.maildir,
         idle_timeout_s=arguments.idle_timeout,
-        record_transcripts=False,
         record_dir=arguments.record,
+        # A server that runs for days keeps the last connections, not every one.
+        history_limit=SERVE_HISTORY_LIMIT,
         seed=arguments.seed,
+        http=http_options(
+            None if arguments.no_http else arguments.http,
+            token_file=arguments.http_token_file,
+            cors_origins=arguments.cors_origin,
+        ),
     )
     scenario = load_scenario(arguments.scenario) if arguments.scenario is not None else None
     if scenario is not None:  # what the command line says explicitly wins over the file
@@ -193,7 +227,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         JsonLog(output) if arguments.json else HumanLog(output, show_bodies=arguments.show_bodies)
     )
     server = FakeGmail(options, observers=[observer])
-    if scenario is not None:
+    if scenario is not None and server.http is not None:
+        server.http.apply_scenario(scenario)  # so that the API lists its rules
+    elif scenario is not None:
         scenario.apply(server.script)
     stop = threading.Event()
 
@@ -269,6 +305,12 @@ def _banner(server: FakeGmail, where: CertificatePaths) -> str:
         lines.append(f"Account: {account.username}  password: {account.password}{extra}")
         for token in sorted(account.oauth_tokens):
             lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
+    if server.http is not None:
+        lines.append(f"Inbox and HTTP API: {server.http.url}  (API under /api/v1)")
+        served = server.options.http
+        api_token = served.token if isinstance(served, HttpOptions) else None
+        if api_token is not None:
+            lines.append(f"  every request needs the token {masked(api_token)}")
     lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")
     return "\n".join(lines) + "\n\n"
 
@@ -283,6 +325,9 @@ def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
     }
     if server.options.plain_port is not None:
         ready["plain"] = {"host": server.plain.host, "port": server.plain.port}
+    if server.http is not None:
+        url = urllib.parse.urlsplit(server.http.url)
+        ready["http"] = {"host": url.hostname, "port": url.port, "url": server.http.url}
     return json.dumps(ready) + "\n"
 
 
@@ -435,19 +480,3 @@ def _certs(arguments: argparse.Namespace) -> int:
     print(f"  server chain: {where.server_chain}")
     print(f"  keys (0600):  {where.server_key}, {where.ca_key}")
     return 0
-
-
-def parse_account(spec: str) -> Account:
-    """Parses ``USER:PASSWORD`` (the ``--account`` option).
-
-    The password is everything after the first colon, so it may contain colons.
-
-    Raises:
-        AccountError: the spec has no colon, or an empty user or password.
-    """
-    username, colon, password = spec.partition(":")
-    if not colon or not username.strip() or not password:
-        raise AccountError(
-            f"--account {spec!r}", "expected USER:PASSWORD, e.g. --account me@gmail.com:secret"
-        )
-    return Account(username.strip(), password)

@@ -14,6 +14,7 @@ class, the ``fakeserver serve`` command and the pytest plugin.
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from fakeserver.personas.loader import load_persona
 from fakeserver.personas.model import Listener, Persona
 from fakeserver.scripting.script import Script
 from fakeserver.server.observers import Observer
-from fakeserver.server.options import ServerOptions
+from fakeserver.server.options import HttpServer, ServerOptions
 from fakeserver.server.outbox import Outbox
 from fakeserver.server.sessions import SessionList
 from fakeserver.server.state import ServerState
@@ -34,7 +35,7 @@ from fakeserver.server.transcript_files import TranscriptFiles
 from fakeserver.session.accounts import Accounts
 from fakeserver.session.policy import Usage
 from fakeserver.session.records import CapturedMessage
-from fakeserver.session.session import SessionSetup, handshake_plan
+from fakeserver.session.session import Session, SessionSetup, handshake_plan
 from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
 from fakeserver.transport.lifecycle import Lifecycle
 from fakeserver.transport.loop import Address
@@ -65,17 +66,22 @@ class FakeGmail(Lifecycle):
         self.certificates = self.options.certificates or default_certificates()
         self.outbox = Outbox(maildir=self.options.maildir)
         behaviour = self.persona.behaviour
-        script = Script()
+        self._script = script = Script()
+        self._usage = Usage(time.time)
         # A context of its own, so that its TLS faults touch no other server.
         tls_context = server_context(self.certificates)
         watchers = list(observers)
+        self.http: HttpServer | None = None
+        if self.options.http is not None:
+            self.http = self.options.http.serve(self)  # reads nothing of self until started
+            watchers.append(self.http.observer)
         if self.options.record_dir is not None:
             watchers.append(TranscriptFiles(self.options.record_dir))
         setup = SessionSetup(
             persona=self.persona,
             accounts=Accounts(self.options.accounts),
             policy=self.options.policy,
-            usage=Usage(time.time),
+            usage=self._usage,
             script=script,
             clock=time.time,
             record_transcripts=self.options.record_transcripts
@@ -84,10 +90,12 @@ class FakeGmail(Lifecycle):
         )
         idle_timeout_s = self.options.idle_timeout_s or behaviour.idle_timeout_s
         self._state = state = ServerState(
-            setup=setup,
+            persona=self.persona,
+            make_session=functools.partial(Session, setup),
             outbox=self.outbox,
             idle_timeout_s=idle_timeout_s,
             strict=self.options.strict,
+            history_limit=self.options.history_limit,
             observers=watchers,
             seed=self.options.seed,
         )
@@ -116,14 +124,29 @@ class FakeGmail(Lifecycle):
         self._addresses = {
             spec.listener: address for spec, address in zip(self._specs, bound, strict=True)
         }
+        if self.http is not None:
+            try:
+                self.http.start()
+            except BaseException:
+                self._runner.stop()
+                raise
         self.started_in_s = time.perf_counter() - started
         return self
 
     def stop(self) -> None:
         """Closes every connection and the listeners. Safe to call twice."""
+        if self.http is not None:
+            self.http.stop()
         self._runner.stop()
 
     # ------------------------------------------------------------------ where and how to connect
+
+    @property
+    def listeners(self) -> dict[Listener, Address]:
+        """Every listener that is bound, by kind: ``{Listener.SMTPS: (host, port), ...}``."""
+        if not self._runner.running:
+            raise RuntimeError("the server is not running; use start() or a with block")
+        return dict(self._addresses)
 
     @property
     def smtps(self) -> Address:
@@ -197,7 +220,7 @@ class FakeGmail(Lifecycle):
     @property
     def script(self) -> Script:
         """Scripted replies for this server: ``gmail.script.on("rcpt", nth=2).reply(...)``."""
-        return self._state.setup.script
+        return self._script
 
     @property
     def errors(self) -> list[BaseException]:
@@ -215,10 +238,10 @@ class FakeGmail(Lifecycle):
             ServerThreadError: with every problem in its ``errors`` list.
         """
         errors = self._state.take_errors()
-        unmet = self._state.setup.script.unmet()
+        unmet = self._script.unmet()
         if unmet:
             errors.append(UnmetExpectation(unmet))
-            self._state.setup.script.clear()
+            self._script.clear()
         if errors:
             raise ServerThreadError(errors)
 
@@ -226,7 +249,7 @@ class FakeGmail(Lifecycle):
         """Makes what follows repeatable from ``seed``: session ids, and the draws of
         scripted faults and replies with a ``probability``."""
         self._state.reseed(seed)
-        self._state.setup.script.reseed(seed)
+        self._script.reseed(seed)
 
     def reset(self) -> None:
         """Makes the running server as good as new for the next test.
@@ -238,8 +261,10 @@ class FakeGmail(Lifecycle):
         self.outbox.clear()
         self._state.clear_history()
         self._state.take_errors()
-        self._state.setup.script.clear()
-        self._state.setup.usage.clear()
+        self._script.clear()
+        self._usage.clear()
+        if self.http is not None:
+            self.http.on_reset()
 
     def _address(self, listener: Listener) -> Address:
         address = self._addresses.get(listener)

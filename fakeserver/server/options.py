@@ -10,16 +10,48 @@ import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from fakeserver.errors import ConfigurationError
+from fakeserver.errors import AccountError, ConfigurationError
 from fakeserver.personas.model import Listener, Persona
 from fakeserver.scripting.scenario import Scenario
+from fakeserver.server.observers import Observer
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.session.policy import Policy
 from fakeserver.transport.runner import ListenerSpec
 from fakeserver.transport.tls import Certificates
 
-__all__ = ["ServerOptions"]
+__all__ = ["HttpServer", "HttpServing", "ServerOptions", "parse_account"]
+
+
+class HttpServer(Protocol):
+    """What a fake asks of the HTTP API it serves (:mod:`fakeserver.http`), which this module
+    never imports: the web stack loads only when ``ServerOptions(http=...)`` asks for it."""
+
+    @property
+    def observer(self) -> Observer: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
+
+    def on_reset(self) -> None: ...
+
+    def apply_scenario(self, scenario: Scenario) -> None:
+        """Adds a scenario file's rules to the fake's script, listed by the API as its own."""
+        ...
+
+
+class HttpServing(Protocol):
+    """How to serve a fake over HTTP: :class:`fakeserver.http.HttpOptions`."""
+
+    def serve(self, fake: Any) -> HttpServer:
+        """Makes the HTTP server of ``fake`` (a ``FakeGmail``; typed loosely because the options
+        come before the server that takes them)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +74,14 @@ class ServerOptions:
             about 5 s); False answers at once.
         record_transcripts: keep a transcript of every connection in ``transcripts``.
         record_dir: also write each connection's transcript into this directory.
+        history_limit: keep at most this many closed connections (and their transcripts),
+            forgetting the oldest first; None keeps them all (a test's server is reset between
+            tests anyway).
         strict: a command the persona does not know is an error that ``check()`` raises,
             since it is usually a bug in the client under test.
         seed: seeds the session-id generator, for repeatable runs.
+        http: also serve the HTTP API and web inbox, e.g. ``fakeserver.http.HttpOptions()``;
+            None: not.
     """
 
     host: str = "127.0.0.1"
@@ -60,8 +97,10 @@ class ServerOptions:
     error_delays: bool = True
     record_transcripts: bool = True
     record_dir: Path | None = None
+    history_limit: int | None = None
     strict: bool = True
     seed: int | None = None
+    http: HttpServing | None = None
 
     def __post_init__(self) -> None:
         # A tuple keeps the options hashable, so the pytest plugin can share servers.
@@ -105,3 +144,19 @@ class ServerOptions:
                 )
             specs.append(ListenerSpec(Listener.PLAIN, self.host, self.plain_port))
         return specs
+
+
+def parse_account(spec: str) -> Account:
+    """Parses ``USER:PASSWORD`` (the ``--account`` option).
+
+    The password is everything after the first colon, so it may contain colons.
+
+    Raises:
+        AccountError: the spec has no colon, or an empty user or password.
+    """
+    username, colon, password = spec.partition(":")
+    if not colon or not username.strip() or not password:
+        raise AccountError(
+            f"--account {spec!r}", "expected USER:PASSWORD, e.g. --account me@gmail.com:secret"
+        )
+    return Account(username.strip(), password)

@@ -1,11 +1,10 @@
 """What one fake server shares between its connections, and who watches them.
 
-:class:`ServerState` holds the settings and the shared parts of one running server: the
-:class:`~fakeserver.session.session.SessionSetup` every session gets (persona, accounts,
-policy and usage counters, script, clock), the outbox, the record of closed connections, the
-errors for the test, and the observers that watch conversations (the live log, the JSON event
-stream, transcript files). It is the transport's :class:`~fakeserver.transport.host.SessionHost`
-(it opens the sessions) and every session's :class:`~fakeserver.session.session.Journal` (the
+:class:`ServerState` holds the shared parts of one running server: the outbox, the record of
+closed connections, the errors for the test, and the observers that watch conversations (the
+live log, the JSON event stream, transcript files). It is the transport's
+:class:`~fakeserver.transport.host.SessionHost` (it opens the sessions, which the server's
+``SessionMaker`` makes) and every session's :class:`~fakeserver.session.session.Journal` (the
 sessions report to it).
 
 Threads: sessions run in the server's event-loop thread. ``errors``, the session records and
@@ -18,6 +17,7 @@ import itertools
 import random
 import threading
 from collections.abc import Sequence
+from typing import Protocol
 
 from client.transcript.model import Line, Transcript
 from fakeserver._waiting import wait_for_count
@@ -26,20 +26,37 @@ from fakeserver.personas.model import Listener, Persona
 from fakeserver.server.observers import Observer
 from fakeserver.server.outbox import Outbox
 from fakeserver.server.sessions import SessionList
-from fakeserver.session.records import CapturedMessage, SessionRecord
-from fakeserver.session.session import Session, SessionSetup
+from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
+from fakeserver.transport.host import ConnectionSession
 
-__all__ = ["ServerState"]
+__all__ = ["ServerState", "SessionMaker"]
+
+
+class SessionMaker(Protocol):
+    """Makes the session of a new connection, reporting to ``journal`` (the server's
+    :class:`~fakeserver.session.session.Session`, given the server's ``SessionSetup``)."""
+
+    def __call__(
+        self,
+        journal: ServerState,
+        *,
+        number: int,
+        listener: Listener,
+        peer: tuple[str, int],
+        session_id: str,
+    ) -> ConnectionSession: ...
 
 
 class ServerState:
     """The shared state of one fake server.
 
     Args:
-        setup: what every session gets.
+        persona: the persona the sessions speak for (its host name, limits, session ids).
+        make_session: makes the session of each new connection.
         outbox: where accepted messages go.
         idle_timeout_s: silence after which a session is told it timed out.
         strict: an unrecognized command is an error that ``take_errors()`` returns.
+        history_limit: closed connections kept, the oldest forgotten first; None: all.
         observers: notified of everything that happens.
         seed: seeds the session-id generator, so a run can be repeated.
     """
@@ -47,17 +64,21 @@ class ServerState:
     def __init__(
         self,
         *,
-        setup: SessionSetup,
+        persona: Persona,
+        make_session: SessionMaker,
         outbox: Outbox,
         idle_timeout_s: float,
         strict: bool = True,
+        history_limit: int | None = None,
         observers: Sequence[Observer] = (),
         seed: int | None = None,
     ) -> None:
-        self.setup = setup
+        self._persona = persona
+        self._make_session = make_session
         self.outbox = outbox
         self._idle_timeout_s = idle_timeout_s
         self.strict = strict
+        self._history_limit = history_limit
         self.observers = list(observers)
         self._watching_lines = any(
             getattr(observer, "watches_lines", True) for observer in self.observers
@@ -71,30 +92,25 @@ class ServerState:
     # ------------------------------------------------------------------ the transport's host
 
     @property
-    def persona(self) -> Persona:
-        return self.setup.persona
-
-    @property
     def hostname(self) -> str:
-        return self.setup.persona.hostname
+        return self._persona.hostname
 
     @property
     def command_line_limit(self) -> int:
-        return self.setup.persona.command_line_limit
+        return self._persona.command_line_limit
 
     @property
     def idle_timeout_s(self) -> float:
         return self._idle_timeout_s
 
-    def open_session(self, listener: Listener, peer: tuple[str, int]) -> Session:
+    def open_session(self, listener: Listener, peer: tuple[str, int]) -> ConnectionSession:
         """A new session for a client that connected to ``listener`` from ``peer``."""
-        return Session(
-            self.setup,
+        return self._make_session(
             self,
             number=next(self._numbers),
             listener=listener,
             peer=peer,
-            session_id=self.persona.new_session_id(self._rng),
+            session_id=self._persona.new_session_id(self._rng),
         )
 
     def reseed(self, seed: int) -> None:
@@ -109,16 +125,16 @@ class ServerState:
         (they still keep their transcripts, when those are on)."""
         return self._watching_lines
 
-    def opened(self, session: Session) -> None:
+    def opened(self, session: SessionView) -> None:
         self._notify("on_open", session)
 
-    def line(self, session: Session, line: Line) -> None:
+    def line(self, session: SessionView, line: Line) -> None:
         self._notify("on_line", session, line)
 
-    def event(self, session: Session, kind: str, detail: str) -> None:
+    def event(self, session: SessionView, kind: str, detail: str) -> None:
         self._notify("on_event", session, kind, detail)
 
-    def store(self, session: Session, message: CapturedMessage) -> CapturedMessage:
+    def store(self, session: SessionView, message: CapturedMessage) -> CapturedMessage:
         """Stores ``message``; raises (once the error is recorded) when the outbox cannot take
         it, and the session then sends no 250."""
         try:
@@ -129,18 +145,20 @@ class ServerState:
         self._notify("on_message", session, stored)
         return stored
 
-    def unrecognized(self, session: Session, line: bytes) -> None:
+    def unrecognized(self, session: SessionView, line: bytes) -> None:
         """A command the persona does not know: an error for the test when the server is
         strict, since it is usually a bug in the client under test."""
         if self.strict:
             self.report_error(UnexpectedCommand(session.number, line.rstrip(b"\r\n")))
 
-    def closed(self, session: Session, record: SessionRecord) -> None:
+    def closed(self, session: SessionView, record: SessionRecord) -> None:
         # Observers first (one writes the transcript file), so that whoever waits for the
         # record finds everything about the connection done.
         self._notify("on_close", session, record)
         with self._lock:
             self._sessions.append(record)
+            if self._history_limit is not None and len(self._sessions) > self._history_limit:
+                del self._sessions[: len(self._sessions) - self._history_limit]
             self._lock.notify_all()
 
     # ------------------------------------------------------------------ errors and results

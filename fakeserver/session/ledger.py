@@ -69,15 +69,18 @@ class Ledger:
         for line in self._output.feed(data):
             self._account(line)
 
-    def finish(self) -> Transcript | None:
-        """Accounts for a reply cut short, closes the transcript and returns it."""
+    def finish(self, how: str) -> None:
+        """The connection is gone: accounts for a reply cut short, and closes the transcript
+        with ``how`` it ended."""
         partial = self._output.rest()
         if partial and self.watching:
             self._record(Direction.SERVER, partial)  # recorded as far as it went; no reply
-        if self._recorder is None:
-            return None
-        self._recorder.event("closed")
-        return self._recorder.transcript()
+        if self._recorder is not None:
+            self._recorder.event("closed", how)
+
+    def transcript(self) -> Transcript | None:
+        """The transcript so far; None when transcripts are off."""
+        return self._recorder.transcript() if self._recorder is not None else None
 
     def _account(self, line: bytes) -> None:
         last_of_reply = line[3:4] in {b" ", b"\r", b"\n", b""}

@@ -135,8 +135,8 @@ class SessionRecord:
             client received it: an extension a fault withheld is not there.
         pipelined: the client sent a command before it had the reply to the previous one.
         messages: messages accepted on this connection.
-        ended: how the connection ended.
-        ended_at: Unix time it ended.
+        ended: how the connection ended; None while it is open.
+        ended_at: Unix time it ended; None while it is open.
         faults: each fault applied on the connection, described, in order.
         transcript: the conversation (AUTH payloads redacted), when transcripts are kept.
     """
@@ -147,10 +147,15 @@ class SessionRecord:
     offered: frozenset[str]
     pipelined: bool
     messages: int
-    ended: EndReason = EndReason.CLIENT_CLOSED
-    ended_at: float = 0.0
+    ended: EndReason | None = None
+    ended_at: float | None = None
     faults: tuple[str, ...] = ()
     transcript: Transcript | None = field(default=None, repr=False)
+
+    @property
+    def open(self) -> bool:
+        """The connection had not ended when this record was made."""
+        return self.ended is None
 
     @property
     def used_starttls(self) -> bool:
@@ -179,7 +184,7 @@ class SessionRecord:
         return (
             f"connection {self.info.connection_id} ({self.info.listener}): "
             f"{' '.join(self.commands) or '(no commands)'}; replies {codes or '(none)'}; "
-            f"{self.ended}"
+            f"{self.ended or 'open'}"
         )
 
 
@@ -217,4 +222,8 @@ class SessionView(Protocol):
 
     def info(self) -> SessionInfo:
         """The connection's facts now."""
+        ...
+
+    def record(self) -> SessionRecord:
+        """What happened on the connection so far (``ended`` is None while it is open)."""
         ...

@@ -159,6 +159,7 @@ class Session:
         self._body_plan = BodyPlan()
         self._replies = Replies(setup.persona, self.dialogue.fields)
         self._info: SessionInfo | None = None
+        self._closed = False  # the connection is gone (``ended`` can be decided before)
         journal.opened(self)
 
     # ------------------------------------------------------------------ facts
@@ -426,25 +427,32 @@ class Session:
         return [actions.CloseConnection(reset=reset)]
 
     def _lost(self, event: events.ConnectionLost) -> None:
+        self._closed = True
         if self.ended is None:
             self.ended = EndReason.ABORTED if event.aborted else EndReason.CLIENT_CLOSED
         if event.unread:
             # Never recorded: unread bytes may be a pipelined secret.
             self._note("unread", f"{event.unread} bytes")
-        transcript = self.ledger.finish()
-        record = SessionRecord(
-            info=self.info(),
-            commands=tuple(self.ledger.commands),
-            reply_codes=tuple(self.ledger.reply_codes),
-            offered=self.ledger.offered,
-            pipelined=self.ledger.pipelined,
-            messages=self.messages_accepted,
-            ended=self.ended,
-            ended_at=self._setup.clock(),
-            faults=tuple(self.ledger.faults),
-            transcript=transcript,
-        )
+        self.ledger.finish(self.ended.value)
+        record = self.record()
         self._journal.closed(self, record)
+
+    def record(self) -> SessionRecord:
+        """What happened on the connection so far (``ended`` is None while it is open)."""
+        ledger = self.ledger
+        closed = self.ended is not None and self._closed
+        return SessionRecord(
+            info=self.info(),
+            commands=tuple(ledger.commands),
+            reply_codes=tuple(ledger.reply_codes),
+            offered=ledger.offered,
+            pipelined=ledger.pipelined,
+            messages=self.messages_accepted,
+            ended=self.ended if closed else None,
+            ended_at=self._setup.clock() if closed else None,
+            faults=tuple(ledger.faults),
+            transcript=ledger.transcript(),
+        )
 
     def _report_line(self, line: Line) -> None:
         self._journal.line(self, line)

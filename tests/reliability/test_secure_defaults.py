@@ -67,12 +67,12 @@ def test_the_command_line_listens_on_loopback_and_writes_private_keys_0600(
     command = [
         "sh", "-c", 'umask 000 && exec "$0" "$@"', sys.executable, "-m", "fakeserver", "serve",
         "--json", "--smtps-port", "0", "--submission-port", "0", "--plain-port", "0",
-        "--certs-dir", "certs",
+        "--http", "127.0.0.1:0", "--certs-dir", "certs",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     try:
         ready = json.loads(_first_line(process))
-        for listener in ("smtps", "submission", "plain"):
+        for listener in ("smtps", "submission", "plain", "http"):
             address = ready[listener]
             assert address["host"] == "127.0.0.1", f"{listener} listens on {address}"
             assert _refused("127.0.0.2", address["port"])

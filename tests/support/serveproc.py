@@ -19,6 +19,8 @@ class ServeProcess:
     """``python -m fakeserver VERB ARGS`` in ``cwd``, with its stdout read line by line."""
 
     def __init__(self, *args: str, cwd: Path, verb: str = "serve") -> None:
+        if verb == "serve" and not {"--http", "--no-http"} & set(args):
+            args = (*args, "--http", "127.0.0.1:0")  # 8025 may be taken; tests run in parallel
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fakeserver", verb, *args],
             cwd=cwd,
