@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from typing import Any
 
 __all__ = [
     "LINE_LIMIT",
@@ -166,13 +167,13 @@ class LineStream:
     def pause_reading(self) -> None:
         """Stop taking bytes from the socket, so that a TLS ClientHello waits there for the
         handshake instead of being read as data (CPython gh-142352)."""
-        transport = self.writer.transport
-        if isinstance(transport, asyncio.ReadTransport):
-            transport.pause_reading()
+        # (uvloop's transports are not asyncio.ReadTransport instances, but all can pause)
+        transport: Any = self.writer.transport
+        transport.pause_reading()
 
     def resume_reading(self) -> None:
-        transport = self.writer.transport
-        if isinstance(transport, asyncio.ReadTransport) and not transport.is_closing():
+        transport: Any = self.writer.transport
+        if not transport.is_closing():
             transport.resume_reading()
 
     async def start_tls(

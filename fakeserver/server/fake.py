@@ -34,7 +34,7 @@ from fakeserver.server.state import ServerState
 from fakeserver.server.transcript_files import TranscriptFiles
 from fakeserver.session.accounts import Accounts
 from fakeserver.session.policy import Usage
-from fakeserver.session.records import CapturedMessage
+from fakeserver.session.records import CapturedMessage, SessionRecord
 from fakeserver.session.session import Session, SessionSetup, handshake_plan
 from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
 from fakeserver.transport.lifecycle import Lifecycle
@@ -208,6 +208,12 @@ class FakeGmail(Lifecycle):
     def sessions(self) -> SessionList:
         """What the client did on each closed connection, with assertions on it."""
         return self._state.sessions
+
+    @property
+    def open_sessions(self) -> list[SessionRecord]:
+        """The connections still open, each as far as it has got (``ended`` is None): what a
+        client is doing now, for a test or the inbox."""
+        return self._state.open_sessions
 
     def wait_for_sessions(self, count: int = 1, timeout_s: float = 5.0) -> SessionList:
         """Waits until ``count`` connections have closed; see :mod:`fakeserver.server.sessions`.

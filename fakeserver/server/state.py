@@ -88,6 +88,7 @@ class ServerState:
         self._lock = threading.Condition()
         self._errors: list[BaseException] = []
         self._sessions: list[SessionRecord] = []
+        self._open: dict[int, SessionView] = {}
 
     # ------------------------------------------------------------------ the transport's host
 
@@ -126,6 +127,8 @@ class ServerState:
         return self._watching_lines
 
     def opened(self, session: SessionView) -> None:
+        with self._lock:
+            self._open[session.number] = session
         self._notify("on_open", session)
 
     def line(self, session: SessionView, line: Line) -> None:
@@ -156,6 +159,7 @@ class ServerState:
         # record finds everything about the connection done.
         self._notify("on_close", session, record)
         with self._lock:
+            self._open.pop(session.number, None)
             self._sessions.append(record)
             if self._history_limit is not None and len(self._sessions) > self._history_limit:
                 del self._sessions[: len(self._sessions) - self._history_limit]
@@ -203,6 +207,14 @@ class ServerState:
         """The connections closed so far, oldest first."""
         with self._lock:
             return SessionList(self._sessions)
+
+    @property
+    def open_sessions(self) -> list[SessionRecord]:
+        """The connections still open, oldest first, each as far as it has got (``ended`` is
+        None). Read from another thread, a record may miss the last line or two."""
+        with self._lock:
+            views = list(self._open.values())
+        return [view.record() for view in views]
 
     def clear_history(self) -> None:
         """Forgets closed connections' records and transcripts."""

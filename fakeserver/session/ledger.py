@@ -7,10 +7,15 @@ session's ``Written`` event), after every fault: an extension a fault withheld i
 and a reply a fault cut short is recorded as far as it went.
 
 Client lines are redacted (AUTH payloads, SASL responses) before anything records them.
+Message data is recorded line by line as it came, up to :data:`BODY_RECORDED_OCTETS` of each
+message; the rest is one placeholder line that says how much was left out (a replay matches it
+with whatever the client sends there), so a transcript costs little more than a small message
+and a 35 MB message does not live twice in memory.
 """
 
 from __future__ import annotations
 
+import array
 from collections.abc import Callable
 
 from client.transcript.model import Direction, Line, Transcript
@@ -18,7 +23,10 @@ from client.transcript.recorder import Recorder
 from client.transcript.redaction import SecretRedactor
 from fakeserver.session.lines import LineSplitter
 
-__all__ = ["Ledger"]
+__all__ = ["BODY_RECORDED_OCTETS", "Ledger"]
+
+BODY_RECORDED_OCTETS = 256 * 1024
+"""Octets of each message's data a transcript records."""
 
 
 class Ledger:
@@ -31,7 +39,9 @@ class Ledger:
 
     def __init__(self, recorder: Recorder | None, report: Callable[[Line], None] | None) -> None:
         self.commands: list[str] = []
-        self.reply_codes: list[int] = []
+        # Two octets a code, not an int object each: a connection that sends thousands of
+        # messages keeps thousands of codes.
+        self.reply_codes = array.array("H")
         self.offered: frozenset[str] = frozenset()
         self.pipelined = False
         self.faults: list[str] = []
@@ -40,6 +50,9 @@ class Ledger:
         self.watching = recorder is not None or report is not None
         self._redactor = SecretRedactor()
         self._output = LineSplitter(b"\n")
+        self._data = LineSplitter(b"\r\n")
+        self._data_recorded = 0
+        self._data_left_out = 0
         self._ehlo_keywords: list[str] | None = None
         self._ehlo_first_line = False
 
@@ -54,6 +67,39 @@ class Ledger:
         """Records a client line (or body piece); a ``secret`` one is redacted whole."""
         if data and self.watching:
             self._record(Direction.CLIENT, self._redactor.client_line(data, sasl_response=secret))
+
+    def client_data(self, data: bytes) -> None:
+        """Records message data (DATA or BDAT) as it came; never a secret, so not redacted."""
+        if not self.watching:
+            return
+        for line in self._data.feed(data):
+            self._data_line(line)
+
+    def end_of_data(self) -> None:
+        """The message (or BDAT chunk) has been read: records what was left out of it."""
+        if not self.watching:
+            return
+        rest = self._data.rest()
+        if rest:
+            self._data_line(rest)
+        self._note_left_out()
+        self._data_recorded = 0
+
+    def _data_line(self, line: bytes) -> None:
+        if line == b".\r\n":  # the end of the data: what was left out goes before it
+            self._note_left_out()
+            self._record(Direction.CLIENT, line)
+        elif self._data_recorded + len(line) <= BODY_RECORDED_OCTETS:
+            self._data_recorded += len(line)
+            self._record(Direction.CLIENT, line)
+        else:
+            self._data_left_out += len(line)
+
+    def _note_left_out(self) -> None:
+        if self._data_left_out:
+            note = f"<{self._data_left_out} more octets of the message data, not recorded>\r\n"
+            self._record(Direction.CLIENT, note.encode("ascii"))
+            self._data_left_out = 0
 
     def expect_ehlo_reply(self) -> None:
         """The next reply answers EHLO: the extensions its lines name are what is offered."""

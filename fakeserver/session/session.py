@@ -151,7 +151,8 @@ class Session:
                 ("peer", f"{peer[0]} {peer[1]}"),
                 ("session-id", session_id),
             )
-            recorder = Recorder(headers=headers)
+            # The ledger redacts client lines before it records them (see ledger.py).
+            recorder = Recorder(redact_secrets=False, headers=headers)
         report = self._report_line if journal.watching_lines else None
         self.ledger = Ledger(recorder, report)
         self._unrecognized = 0
@@ -226,16 +227,16 @@ class Session:
         match event:
             case events.Command():
                 return self._command(event)
-            case events.Written(data):
-                self.ledger.written(data)
+            case events.Written():
+                self.ledger.written(event.data)
                 return []
-            case events.ClientData(data):
-                self.ledger.client_line(data)
+            case events.ClientData():
+                self.ledger.client_data(event.data)
                 return []
             case events.MessageReceived():
                 return self._message_received(event)
-            case events.ChunkReceived(chunk):
-                return self._chunk_received(chunk)
+            case events.ChunkReceived():
+                return self._chunk_received(event.chunk)
             case events.SaslResponse():
                 return self._sasl_response(event)
             case events.Connected():
@@ -243,14 +244,17 @@ class Session:
                 return self._reply(greeting, self._decide(Step.GREETING))
             case events.TLSStarted():
                 return self._tls_started(event)
-            case events.Unrecognized(line):
-                return self._not_a_command(line)
-            case events.LineTooLong(line):
+            case events.Unrecognized():
+                return self._not_a_command(event.line)
+            case events.LineTooLong():
                 self._secrets_may_follow = False
-                self.ledger.client_line(line)
+                self.ledger.client_line(event.line)
                 return self._reply(self.dialogue.say(Situation.LINE_TOO_LONG))
-            case events.MessageLost(by_fault):
-                return self._end(EndReason.FAULT, reset=self._body_plan.reset) if by_fault else []
+            case events.MessageLost():
+                lost_by_fault = event.by_fault
+                return (
+                    self._end(EndReason.FAULT, reset=self._body_plan.reset) if lost_by_fault else []
+                )
             case events.IdleTimeout():
                 timeout = self.dialogue.say(Situation.IDLE_TIMEOUT)
                 return self._reply(timeout, ending=EndReason.IDLE_TIMEOUT)
@@ -298,6 +302,7 @@ class Session:
         return self._reply(self.dialogue.sasl_response(event.line.rstrip(b"\r\n")), action)
 
     def _message_received(self, event: events.MessageReceived) -> list[actions.Action]:
+        self.ledger.end_of_data()
         if event.more_waiting:
             self.ledger.pipelined = True
         if event.content is None:
@@ -309,6 +314,7 @@ class Session:
         return self._reply(self.dialogue.message_received(event.content), action)
 
     def _chunk_received(self, chunk: bytes | None) -> list[actions.Action]:
+        self.ledger.end_of_data()
         if chunk is None:
             self._note("discarded", "a BDAT chunk: read, not kept, not recorded")
         action = self._decide(Step.BDAT)

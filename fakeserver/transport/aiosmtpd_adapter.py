@@ -72,6 +72,10 @@ _CANNED: dict[str, type[events.LineTooLong | events.Unrecognized]] = {
 }
 # aiosmtpd's own idle timeout only backs ours up (ours says the persona's words first).
 _BACKSTOP_TIMEOUT_S = 24 * 3600.0
+# In a message, this much of one long line counts as progress for the idle timer.
+_BULK_PROGRESS_OCTETS = 64 * 1024
+# Pipelined commands answered before the loop is given to other connections.
+_COMMANDS_PER_TURN = 32
 
 
 class _NoRawClientLines(logging.Filter):
@@ -141,7 +145,10 @@ class _Connection(SMTP):
         self._inbound = Inbound(limit)
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_heard = 0.0
-        self._reading_content = False  # inside a DATA body or BDAT chunk: every byte is progress
+        self._reading_content = False  # inside a DATA body or BDAT chunk
+        self._unlined = 0  # octets of content that ended no line since the idle timer moved
+        self._arrived = asyncio.Event()  # set when bytes come (or the connection ends)
+        self._burst = 0  # commands run back to back without waiting for the client
         self._closing = False
         self._aborted = False
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -186,14 +193,29 @@ class _Connection(SMTP):
 
     def data_received(self, data: bytes) -> None:
         # Idle means no progress, as Gmail's "without a command": bytes that finish no line
-        # do not count, or a client dripping one byte at a time would be held for ever.
-        if self._reading_content or b"\n" in data:
+        # do not count, or a client dripping one byte at a time would be held for ever; in a
+        # message, a long line counts once a bulk of it has come.
+        if b"\n" in data:
             self._restart_idle_timer()
+        elif self._reading_content:
+            self._unlined += len(data)
+            if self._unlined >= _BULK_PROGRESS_OCTETS:
+                self._restart_idle_timer()
+        self._arrived.set()
         self._inbound.feed(data)
         super().data_received(data)
 
+    def eof_received(self) -> bool:
+        # aiosmtpd cancels its command loop on EOF, and the loop closes the connection as it
+        # ends; but a client that shuts its side as it connects can be heard before the loop
+        # has first run, and a task cancelled before it starts closes nothing. False tells
+        # the transport to close itself (after what is already written) in every case.
+        super().eof_received()
+        return False
+
     def connection_lost(self, error: Exception | None) -> None:
         self._closing = True
+        self._arrived.set()
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         super().connection_lost(error)
@@ -227,8 +249,9 @@ class _Connection(SMTP):
         """Drops the connection at once, unwritten output and all (server shutdown)."""
         self._closing = True
         self._aborted = True
-        if isinstance(self.transport, asyncio.Transport):
-            self.transport.abort()
+        if self.transport is not None:
+            # (uvloop's transports are not asyncio.Transport instances, but all can abort)
+            self.transport.abort()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ aiosmtpd's replies
 
@@ -301,8 +324,17 @@ class _Connection(SMTP):
         if self._closing:
             return
         line = self._inbound.take_line()
-        command = events.Command(verb, (argument or "").strip(), line, bool(self._inbound))
-        await self._perform(self._tell(command))
+        more_waiting = bool(self._inbound)
+        await self._perform(
+            self._tell(events.Command(verb, (argument or "").strip(), line, more_waiting))
+        )
+        # aiosmtpd reads a command that has already arrived without waiting, so a client that
+        # pipelines thousands of commands in one write would hold the loop (and every other
+        # connection) until the last is answered: give the others a turn now and then.
+        self._burst = self._burst + 1 if more_waiting else 0
+        if self._burst >= _COMMANDS_PER_TURN:
+            self._burst = 0
+            await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ the session's actions
 
@@ -323,14 +355,15 @@ class _Connection(SMTP):
             pending.extend(reversed(await self._carry_out(action)))
 
     async def _carry_out(self, action: actions.Action) -> list[actions.Action]:
+        # Class patterns without positional captures: those would build a tuple per action.
         match action:
-            case actions.Send(plan):
-                await self._replies.write(plan)
+            case actions.Send():
+                await self._replies.write(action.plan)
                 if self._replies.closed_by_plan:
                     self._closing = True
                 return []
-            case actions.CloseConnection(reset):
-                self.close(reset=reset)
+            case actions.CloseConnection():
+                self.close(reset=action.reset)
                 return []
             case actions.StartTLS():
                 await self._replies.flush()
@@ -338,12 +371,12 @@ class _Connection(SMTP):
                 # connection_made() runs again when it is done.
                 await super().smtp_STARTTLS("")
                 return []
-            case actions.ReadSaslResponse(limit):
-                return await self._read_sasl_response(limit)
-            case actions.ReadMessage(size_limit, plan):
-                return await self._read_message(size_limit, plan.drop_after_bytes)
-            case actions.ReadChunk(size, keep):
-                return await self._read_chunk(size, keep)
+            case actions.ReadSaslResponse():
+                return await self._read_sasl_response(action.limit_octets)
+            case actions.ReadMessage():
+                return await self._read_message(action.size_limit, action.plan.drop_after_bytes)
+            case actions.ReadChunk():
+                return await self._read_chunk(action.size, action.keep)
 
     async def _read_sasl_response(self, limit: int) -> list[actions.Action]:
         await self._replies.flush()
@@ -364,6 +397,7 @@ class _Connection(SMTP):
                 size_limit=size_limit,
                 drop_after=drop_after,
                 report=self._client_data if self._records_lines else None,
+                more=self._more,
             )
         finally:
             self._reading_content = False
@@ -382,6 +416,11 @@ class _Connection(SMTP):
         if isinstance(chunk, Lost):
             return []
         return self._tell(events.ChunkReceived(chunk))
+
+    async def _more(self) -> None:
+        """Waits until the client has sent more (or the connection has ended)."""
+        self._arrived.clear()
+        await self._arrived.wait()
 
     def _client_data(self, data: bytes) -> None:
         self._tell(events.ClientData(data))
@@ -420,6 +459,7 @@ class _Connection(SMTP):
         # One timer per connection, moved forward lazily: each arrival only notes the time,
         # and the timer, when it fires early, sets itself again for the time left.
         self._last_heard = self.loop.time()
+        self._unlined = 0
         if self._idle_timer is None and not self._closing:
             self._idle_timer = self.loop.call_later(self._host.idle_timeout_s, self._on_idle)
 

@@ -1,26 +1,27 @@
-"""Reading what a client sends: the bookkeeping of raw bytes, message data, BDAT chunks.
+"""Reading what a client sends outside aiosmtpd's command loop: SASL lines, message data, BDAT.
 
 Generic asyncio (a ``StreamReader``), no aiosmtpd: the adapter reads commands through
 aiosmtpd and everything else through here.
 
-:class:`Inbound` mirrors the bytes received but not yet consumed, so that each consumed
-line can be reported exactly as the client sent it, and only once its meaning (a command,
-a secret) is known; it also tells whether the client pipelined.
+:class:`Inbound` mirrors the bytes received but not yet consumed, so that each consumed line
+can be reported exactly as the client sent it, and only once its meaning (a command, a secret)
+is known; it also tells whether the client pipelined, and lets :func:`read_data` find the end
+of the data in everything that has arrived at once, without consuming a byte past it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-from fakeserver.session.lines import LineSplitter
 
 __all__ = ["DROPPED", "LOST", "Inbound", "Lost", "read_chunk", "read_data", "read_line"]
 
 _CHUNK_READ_SIZE = 64 * 1024
 # Most one transport read can bring (asyncio's 256 KiB), with room to spare.
 _ONE_READ_AT_MOST = 2 * 256 * 1024
+_TERMINATOR = b"\r\n.\r\n"
+_DOT_LINE = b".\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,10 @@ class Inbound:
     def take(self, size: int) -> bytes:
         return self._take(min(size, len(self._buffer)))
 
+    def discard(self, size: int) -> None:
+        """Forgets ``size`` octets that were read (a bytearray drops its head in O(1))."""
+        del self._buffer[:size]
+
     def clear(self) -> bytes:
         return self._take(len(self._buffer))
 
@@ -78,9 +83,30 @@ class Inbound:
     def __bool__(self) -> bool:
         return bool(self._buffer)
 
+    def __len__(self) -> int:
+        return len(self._buffer)
+
     def has_line(self) -> bool:
         """Whether a whole line is waiting (so reading the next command will not block)."""
         return self._buffer.find(b"\n") >= 0
+
+    def data_end(self, at_line_start: bool) -> int:
+        """Where the data that has arrived ends: the index just past its ``.<CRLF>``, or -1."""
+        if at_line_start and self._buffer.startswith(_DOT_LINE):
+            return len(_DOT_LINE)
+        found = self._buffer.find(_TERMINATOR)
+        return found + len(_TERMINATOR) if found >= 0 else -1
+
+    def data_safe_to_take(self) -> int:
+        """How much of the data that has arrived can be taken without its end being there:
+        every whole line, and an unfinished line too when it is too long to be the ``.<CRLF>``
+        that ends the data, except a CR whose LF has not come (a CRLF is never cut)."""
+        buffer = self._buffer
+        last = buffer.rfind(b"\r\n")
+        whole = last + 2 if last >= 0 else 0
+        if len(buffer) - whole > len(_DOT_LINE):
+            return len(buffer) - (1 if buffer.endswith(b"\r") else 0)
+        return whole
 
 
 async def read_line(reader: asyncio.StreamReader, limit: int) -> bytes | None:
@@ -116,58 +142,75 @@ async def read_data(
     size_limit: int,
     drop_after: int | None,
     report: Callable[[bytes], None] | None,
+    more: Callable[[], Awaitable[None]],
 ) -> bytes | Lost | None:
     """Reads DATA up to <CRLF>.<CRLF> and undoes dot-stuffing (RFC 5321 §4.5.2).
 
     Only CRLF ends a line here, so <LF>.<LF> and the other smuggling variants stay in the
-    message, as at Gmail (replies.md §14). The data is read in large pieces, not line by
-    line: a piece ends at the next ".<CRLF>" or at the reader's limit, and it ends the data
-    only if that dot starts a line. Past ``size_limit`` the data is read and thrown away, so
-    memory stays bounded.
+    message, as at Gmail (replies.md §14). Each turn takes everything that has arrived (found
+    in the ``inbound`` mirror, so the end of the data is found without reading a byte past
+    it), however many lines that is: a body of lines that are single dots costs what its
+    bytes cost. The message size is counted as RFC 1870 §3 counts it, without the stuffing
+    dots and the final ``.<CRLF>``; past ``size_limit`` the data is read and thrown away, and
+    the kept part is built from unstuffed pieces joined once, so memory stays near one copy
+    of the message.
 
     Args:
         reader: the connection's stream.
         inbound: the connection's byte bookkeeping.
         size_limit: the most octets kept.
         drop_after: a fault: give up as soon as this many octets have come.
-        report: told each whole line, for transcripts; None when nobody watches. Lines past
-            ``size_limit`` are not told, only the final dot.
+        report: told each piece read, as it came, for transcripts; None when nobody watches.
+        more: waits until more bytes have come (or the connection has ended).
 
     Returns:
         The message; None when it passed the size limit; ``LOST`` if the client went away,
         ``DROPPED`` if the fault dropped it.
     """
-    data = bytearray()
-    received = 0
-    lines = LineSplitter()
+    pieces: list[bytes] = []
+    kept = received = 0
+    at_line_start = True
     while True:
-        if drop_after is not None and received >= drop_after:
+        end = inbound.data_end(at_line_start)
+        take = end - len(_DOT_LINE) if end >= 0 else inbound.data_safe_to_take()
+        if drop_after is not None and received + max(end, take) >= drop_after:
+            if drop_after > received:
+                piece = await reader.readexactly(drop_after - received)
+                inbound.discard(len(piece))
+                if report is not None:
+                    report(piece)
             return DROPPED  # even if the whole message is here
-        try:
-            piece = await reader.readuntil(b".\r\n")
-        except asyncio.LimitOverrunError as error:
-            piece = await reader.readexactly(error.consumed)
-        except asyncio.IncompleteReadError:
-            return LOST
-        received += len(piece)
-        inbound.take(len(piece))
-        if report is not None and received <= size_limit:
-            for line in lines.feed(piece):
-                report(line)
-        data += piece
-        if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
-            if drop_after is not None and received >= drop_after:
-                return DROPPED
-            if report is not None and received > size_limit:
-                report(b".\r\n")  # what is past the limit is not kept, nor recorded
-            break
-        if received > size_limit:
-            del data[:-4]  # keep only what a terminator could start in
-    if received > size_limit:
-        return None
-    # Prefixing CRLF makes the first line like the others; "<CRLF>." starts each line whose
-    # leading dot the client added.
-    return (b"\r\n" + bytes(data[:-3])).replace(b"\r\n.", b"\r\n")[2:]
+        if take:
+            piece = await reader.readexactly(take)
+            inbound.discard(take)
+            received += take
+            if report is not None:
+                report(piece)
+            content = _unstuffed(piece, at_line_start)
+            at_line_start = piece.endswith(b"\r\n")
+            kept += len(content)
+            if kept <= size_limit:
+                pieces.append(content)
+            elif pieces:
+                pieces.clear()  # past the limit: nothing more is kept
+        if end >= 0:
+            await reader.readexactly(len(_DOT_LINE))
+            inbound.discard(len(_DOT_LINE))
+            if report is not None:
+                report(_DOT_LINE)
+            return b"".join(pieces) if kept <= size_limit else None
+        if not take:
+            if reader.at_eof():
+                return LOST
+            await more()
+
+
+def _unstuffed(piece: bytes, at_line_start: bool) -> bytes:
+    """``piece`` with the dot the client added at the start of each line removed; pieces are
+    cut only after a CRLF or inside a long line, so every line start is seen whole."""
+    if at_line_start and piece.startswith(b"."):
+        piece = piece[1:]
+    return piece.replace(b"\r\n.", b"\r\n")
 
 
 async def read_chunk(
@@ -193,7 +236,7 @@ async def read_chunk(
         if not piece:
             return LOST
         remaining -= len(piece)
-        inbound.take(len(piece))
+        inbound.discard(len(piece))
         if keep:
             parts.append(piece)
             if report is not None:

@@ -77,7 +77,7 @@ class Runner:
         self._connections = connections
         self._tls_context = tls_context
         self._idle_timeout_s = idle_timeout_s
-        self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s)
+        self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s, fast=True)
         self._servers: list[asyncio.Server] = []
         self._factories: list[Connections] = []
 

@@ -18,10 +18,15 @@ import dataclasses
 import socket
 import struct
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from fakeserver.scripting.faults import ReplyPlan
 
 __all__ = ["ReplyWriter"]
+
+# Replies held back for a pipelining client go out once they reach this much, so that one
+# that never reads is stopped by the transport's flow control, not by the server's memory.
+_MOST_HELD_OCTETS = 64 * 1024
 
 
 class ReplyWriter:
@@ -58,7 +63,7 @@ class ReplyWriter:
     async def write(self, plan: ReplyPlan) -> None:
         """Writes one reply as ``plan`` says."""
         if plan.plain:
-            if self._command_waiting():
+            if self._command_waiting() and len(self._held) < _MOST_HELD_OCTETS:
                 self._held += plan.data  # the next command's reply goes out with it
                 return
             await self._write(self._take_held() + plan.data)
@@ -99,9 +104,9 @@ class ReplyWriter:
         timer, or before a close)."""
         data = self._take_held() + data
         transport = self._transport()
-        if data and isinstance(transport, asyncio.WriteTransport):
+        if data and transport is not None:
             self._written(data)
-            transport.write(data)
+            _full(transport).write(data)
 
     def close(self, *, reset: bool) -> None:
         """Ends the connection; with ``reset``, by a TCP RST instead of an orderly close."""
@@ -114,12 +119,17 @@ class ReplyWriter:
             if sock is not None:
                 # SO_LINGER on, timeout 0: close() sends RST and drops unsent data.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            if isinstance(transport, asyncio.Transport):
-                transport.abort()
-                return
+            _full(transport).abort()
+            return
         transport.close()
 
     def _take_held(self) -> bytes:
         held = bytes(self._held)
         self._held.clear()
         return held
+
+
+def _full(transport: asyncio.BaseTransport) -> asyncio.Transport:
+    """The connection's transport, which can write and abort. Not checked with isinstance:
+    uvloop's transports can, but do not derive from asyncio's classes."""
+    return cast(asyncio.Transport, transport)

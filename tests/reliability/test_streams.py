@@ -258,6 +258,24 @@ def test_a_client_that_leaves_right_after_the_final_dot_still_has_its_message(
     assert message.message["Subject"] == "hit and run"
 
 
+def test_a_client_that_shuts_its_side_as_it_connects_is_closed(lenient: FakeGmail) -> None:
+    # aiosmtpd cancels its command loop on EOF; when the EOF came before that loop first ran
+    # (often, under load or uvloop), nothing closed the connection and it hung until the idle
+    # timeout. Many rounds, since which comes first is up to the scheduler.
+    rounds = 50
+    for _ in range(rounds):
+        with socket.create_connection(lenient.submission, timeout=5) as sock:
+            sock.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := sock.recv(4096):  # times out (and fails) if never closed
+                received += chunk
+            # The greeting may or may not have gone out first; nothing else may.
+            assert received in (b"", received.split(b"\r\n")[0] + b"\r\n")
+            assert received == b"" or received.startswith(b"220 smtp.gmail.com ESMTP ")
+    lenient.wait_for_sessions(rounds)
+    stop_and_check(lenient)
+
+
 def test_a_thousand_commands_in_one_write_get_a_thousand_replies_in_order(
     lenient: FakeGmail,
 ) -> None:
