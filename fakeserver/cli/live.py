@@ -1,13 +1,14 @@
 """The live view of ``fakeserver serve``: a readable log, or one JSON object per line.
 
-Both are :class:`~fakeserver.server.state.Observer` s, so they only ever see lines that were already
-redacted. They write through one lock, because the server thread writes while the main
-thread prints the ready line; nothing is written before :meth:`LiveOutput.open` (so the
-ready line always comes first).
+Both are :class:`~fakeserver.server.observers.Observer` s, so they only ever see lines that were
+already redacted. They write through one lock, because the server thread writes while the main
+thread prints the ready line; nothing is written before :meth:`LiveOutput.open` (so the ready line
+always comes first).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable
@@ -21,12 +22,17 @@ __all__ = ["HumanLog", "JsonLog", "LiveOutput"]
 
 
 class LiveOutput:
-    """Serialises writes to a text stream, holding them back until :meth:`open`."""
+    """Serialises writes to a text stream, holding them back until :meth:`open`.
+
+    Written from the server's loop thread, the stream is flushed once the loop has run what
+    was ready, not after every line: a pipelined burst is one write to the terminal or pipe.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self._held: list[str] | None = []
+        self._flush_scheduled = False
 
     def write(self, text: str) -> None:
         with self._lock:
@@ -34,13 +40,26 @@ class LiveOutput:
                 self._held.append(text)
                 return
             self._stream.write(text)
-            self._stream.flush()
+            if self._flush_scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not from a loop: nothing will flush it later
+                self._stream.flush()
+                return
+            self._flush_scheduled = True
+        loop.call_soon(self._flush)
 
     def open(self, first: str) -> None:
         """Writes ``first``, then everything held back, then lets writes through."""
         with self._lock:
             held, self._held = self._held or [], None
             self._stream.write(first + "".join(held))
+            self._stream.flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._flush_scheduled = False
             self._stream.flush()
 
 
@@ -85,7 +104,7 @@ class HumanLog:
 
     def on_message(self, session: SessionView, message: CapturedMessage) -> None:
         self._in_body.discard(session.number)
-        subject = _subject(message)
+        subject = message.subject
         recipients = ", ".join(f"<{address}>" for address in message.recipients)
         self._write(
             f"[{session.number}] accepted {len(message.raw)} bytes from <{message.mail_from}> "
@@ -123,7 +142,7 @@ class JsonLog(BaseObserver):
                 "mail_from": message.mail_from,
                 "recipients": list(message.recipients),
                 "size": len(message.raw),
-                "subject": _subject(message),
+                "subject": message.subject,
                 "received_at": message.received_at,
             }
         )
@@ -144,10 +163,3 @@ class JsonLog(BaseObserver):
 
     def _emit(self, event: dict[str, object]) -> None:
         self._write(json.dumps(event, default=str) + "\n")
-
-
-def _subject(message: CapturedMessage) -> str:
-    try:
-        return str(message.message.get("Subject", ""))
-    except Exception:  # a malformed header must not cost the log line
-        return "(unreadable Subject)"

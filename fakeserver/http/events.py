@@ -42,14 +42,20 @@ class Event:
 
 
 class EventLog:
-    """Numbered events in a ring of ``size``; safe to append from any thread."""
+    """Numbered events in a ring of ``size``; safe to append from any thread.
+
+    Appending wakes the HTTP loop only when something waits there, and once however many
+    events come before it runs: the SMTP loop appends for every message and connection, and
+    a wake-up is a write to the HTTP loop's self-pipe and a thread switch.
+    """
 
     def __init__(self, size: int = RING_SIZE) -> None:
         self._lock = threading.Lock()
         self._ring: deque[Event] = deque(maxlen=size)
         self._last_id = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed: asyncio.Future[None] | None = None
+        self._changed: asyncio.Future[None] | None = None  # what waiters wait on, if any
+        self._wake_scheduled = False
         self.closed = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -66,11 +72,10 @@ class EventLog:
         with self._lock:
             self._last_id += 1
             self._ring.append(Event(self._last_id, type_, data))
-        self._wake()
-
-    def poke(self) -> None:
-        """Wakes every waiter without an event (something they watch changed)."""
-        self._wake()
+            wake = self._changed is not None and not self._wake_scheduled
+            self._wake_scheduled = self._wake_scheduled or wake
+        if wake:
+            self._wake()
 
     def since(self, after: int) -> tuple[list[Event], bool]:
         """The events with an id above ``after``, and whether some were already forgotten
@@ -81,18 +86,23 @@ class EventLog:
             gap = after < first - 1 or after > self._last_id
         return events, gap
 
-    async def wait(self, timeout_s: float) -> None:
-        """Returns at the next append, poke or close, or after ``timeout_s``; on the HTTP loop.
+    async def wait(self, timeout_s: float, *, after: int) -> None:
+        """Returns once there is an event past ``after`` (at once if there is one already), at
+        close, or after ``timeout_s``; on the HTTP loop.
 
-        Callers check their condition, then wait, then check again: whatever happened after
-        the check fires this wait, since appends wake the loop only through it.
+        Callers read ``last_id``, check their condition, then wait past that id: an event that
+        came in between ends the wait at once, so no event is ever slept through.
         """
         if self.closed or timeout_s <= 0:
             return
-        if self._changed is None or self._changed.done():
-            self._changed = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if self._last_id > after:
+                return
+            if self._changed is None or self._changed.done():
+                self._changed = asyncio.get_running_loop().create_future()
+            changed = self._changed
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._changed), timeout_s)
+            await asyncio.wait_for(asyncio.shield(changed), timeout_s)
 
     def close(self) -> None:
         """Ends every wait (the server is stopping); on the HTTP loop."""
@@ -107,6 +117,8 @@ class EventLog:
             loop.call_soon_threadsafe(self._fire)
 
     def _fire(self) -> None:
-        changed, self._changed = self._changed, None
+        with self._lock:
+            changed, self._changed = self._changed, None
+            self._wake_scheduled = False
         if changed is not None and not changed.done():
             changed.set_result(None)

@@ -49,11 +49,7 @@ _T = TypeVar("_T")
 
 
 def _matching(fake: Source, wanted: MessageFilter) -> list[CapturedMessage]:
-    found = [
-        message
-        for message in fake.messages()
-        if wanted.matches(message, mime.subject(message.message))
-    ]
+    found = [message for message in fake.messages() if wanted.matches(message, message.subject)]
     return found[: wanted.limit]
 
 
@@ -104,11 +100,12 @@ async def _until(fake: Source, ready: Callable[[], _T | None], timeout_s: float)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
+        seen = fake.events.last_id
         result = ready()
         remaining = deadline - loop.time()
         if result is not None or remaining <= 0 or fake.events.closed:
             return result
-        await fake.events.wait(remaining)
+        await fake.events.wait(remaining, after=seen)
 
 
 def _message(request: web.Request) -> CapturedMessage:

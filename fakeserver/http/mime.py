@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 
-__all__ = ["Part", "body", "headers", "part", "parts", "subject"]
+__all__ = ["Part", "body", "headers", "part", "parts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +31,6 @@ class Part:
     filename: str | None
     disposition: str | None
     size: int
-
-
-def subject(message: EmailMessage) -> str:
-    """The decoded Subject, or ``""``; never raises."""
-    try:
-        return str(message.get("Subject", ""))
-    except Exception:  # a malformed header must not cost a listing
-        return "(unreadable Subject)"
 
 
 def headers(message: EmailMessage) -> list[tuple[str, str]]:

@@ -61,6 +61,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b"retry: 1000\n\n")
     while not fake.events.closed:
+        seen = fake.events.last_id
         found, gap = fake.events.since(after)
         if gap:
             resume = found[0].id - 1 if found else fake.events.last_id
@@ -70,9 +71,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(_frame(event.id, event.type, _payload(fake, event)))
             after = event.id
         if not found and not gap:
-            before = fake.events.last_id
-            await fake.events.wait(KEEPALIVE_S)
-            if fake.events.last_id == before and not fake.events.closed:
+            await fake.events.wait(KEEPALIVE_S, after=seen)
+            if fake.events.last_id == seen and not fake.events.closed:
                 await response.write(b": keep-alive\n\n")
     return response
 

@@ -49,7 +49,7 @@ def message_summary(message: CapturedMessage) -> dict[str, Any]:
         "session_id": info.session_id,
         "mail_from": message.mail_from,
         "recipients": list(message.recipients),
-        "subject": mime.subject(message.message),
+        "subject": message.subject,
         "size": len(message.raw),
         "received_at": timestamp(message.received_at),
         "listener": info.listener.value,

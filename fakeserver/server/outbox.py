@@ -7,7 +7,6 @@ other threads use :meth:`Outbox.wait_for` instead of sleeping.
 
 from __future__ import annotations
 
-import dataclasses
 import mailbox
 import threading
 from collections.abc import Iterator
@@ -39,10 +38,11 @@ class Outbox:
             self._maildir.add(message.raw)
         with self._changed:
             self._last_id += 1
-            stored = dataclasses.replace(message, id=self._last_id)
-            self._messages.append(stored)
+            # Numbered in place, not copied: the message is the server's until this returns.
+            object.__setattr__(message, "id", self._last_id)
+            self._messages.append(message)
             self._changed.notify_all()
-        return stored
+        return message
 
     def __len__(self) -> int:
         with self._changed:

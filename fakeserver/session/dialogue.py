@@ -277,7 +277,8 @@ class Dialogue:
         if refusal is not None:
             return self.say(refusal)
         # Interned: a test suite sends from the same few addresses thousands of times.
-        self._transaction = _Transaction(sys.intern(address), tuple(parameters))
+        options = tuple(sys.intern(parameter) for parameter in parameters)
+        self._transaction = _Transaction(sys.intern(address), options)
         return self.say(Situation.SENDER_OK)
 
     def _rcpt(self, verb: str, argument: str) -> Decision:

@@ -7,6 +7,7 @@ first use, so that nothing on the server's loop thread pays for parsing.
 
 from __future__ import annotations
 
+import email.header
 import email.parser
 import email.policy
 import enum
@@ -25,6 +26,7 @@ __all__ = [
     "SessionInfo",
     "SessionRecord",
     "SessionView",
+    "header",
 ]
 
 _PARSER = email.parser.BytesParser(policy=email.policy.default)
@@ -87,6 +89,13 @@ class CapturedMessage:
         return self.envelope.recipients
 
     @property
+    def subject(self) -> str:
+        """The decoded Subject (RFC 2047), or ``""``, found by scanning the header block only:
+        the live log and the API show it for every message, and parsing a whole message for
+        one header would cost more than receiving it."""
+        return header(self.raw, b"subject")
+
+    @property
     def message(self) -> EmailMessage:
         """The message parsed with ``email.policy.default``, on first use.
 
@@ -103,6 +112,35 @@ class CapturedMessage:
             parsed = made
             object.__setattr__(self, "_parsed", parsed)  # a cache, not a change of value
         return parsed
+
+
+def header(raw: bytes, name: bytes) -> str:
+    """The decoded value of header ``name`` (lower case, without the colon) in the message
+    ``raw``, unfolded (RFC 5322 §2.2.3) and with encoded words decoded; ``""`` if absent.
+    Never raises: a header that cannot be decoded is given as it came, undecodable bytes
+    replaced."""
+    head_end = raw.find(b"\r\n\r\n")
+    head = raw if head_end < 0 else raw[: head_end + 2]
+    wanted = name + b":"
+    found: list[bytes] = []
+    for line in head.split(b"\n"):
+        if found:
+            if line[:1] in (b" ", b"\t"):
+                found.append(line)
+                continue
+            break
+        if line[: len(wanted)].lower() == wanted:
+            found.append(line[len(wanted) :])
+    if not found:
+        return ""
+    value = b"".join(part.rstrip(b"\r") for part in found).strip()
+    text = value.decode("utf-8", "replace")
+    if "=?" not in text:
+        return text
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except (ValueError, LookupError, UnicodeError):  # a malformed encoded word
+        return text
 
 
 class EndReason(enum.StrEnum):
