@@ -102,7 +102,7 @@ ALIASES = {
 }
 """Friendlier names for a few situations."""
 
-_RAW_REPLY = re.compile(r"[2-5]\d\d(?:[ -].*)?", re.DOTALL)
+_RAW_REPLY = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?", re.DOTALL)  # ASCII digits, not \d
 
 
 @dataclass(frozen=True, slots=True)

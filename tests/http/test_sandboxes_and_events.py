@@ -209,3 +209,18 @@ def test_an_id_from_another_server_is_a_gap_too(fake: Fake) -> None:
         gap = stream.next()
 
     assert (gap["event"], gap["data"]["after"]) == ("gap", 999)
+
+
+def test_a_last_event_id_in_digits_that_are_not_ascii_is_refused(fake: Fake) -> None:
+    _, api = fake
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+    try:
+        connection.putrequest("GET", "/api/v1/events")
+        connection.putheader("Last-Event-ID", "\u0663".encode())  # an Arabic-Indic 3, in UTF-8
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 400
+        assert json.loads(response.read())["field"] == "Last-Event-ID"
+    finally:
+        connection.close()
