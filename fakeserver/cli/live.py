@@ -8,12 +8,12 @@ ready line always comes first).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from typing import TextIO
 
 from client.transcript.model import Line
+from fakeserver.jsontext import json_text
 from fakeserver.server.observers import BaseObserver
 from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 
@@ -143,7 +143,7 @@ class JsonLog(BaseObserver):
         )
 
     def _emit(self, event: dict[str, object]) -> None:
-        self._write(json.dumps(event, default=str) + "\n")
+        self._write(json_text(event, default=str) + "\n")
 
 
 def _subject(message: CapturedMessage) -> str:

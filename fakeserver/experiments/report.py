@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from pathlib import Path
 
 from fakeserver.experiments.results import Outcome, Report, RunResult
+from fakeserver.jsontext import json_text
 
 __all__ = ["markdown_table", "summary", "to_html", "to_json"]
 
@@ -97,7 +97,7 @@ def to_json(report: Report) -> str:
             for run in report.runs
         ],
     }
-    return json.dumps(data, indent=2) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 _CSS = """
