@@ -16,9 +16,9 @@ from fakeserver.cli.live import JsonLog, LiveOutput
 from fakeserver.jsontext import json_text
 from fakeserver.personas.model import Listener
 from fakeserver.session.records import CapturedMessage, Envelope, SessionInfo, SessionView
-from tests.http.test_strict_json import strictly
 from tests.support.rawsmtp import RawSMTP
 from tests.support.serveproc import ServeProcess
+from tests.support.strictjson import strictly
 from tests.support.wire import PLAIN_BLOB
 
 EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")

@@ -4,36 +4,13 @@ other languages refuse (RFC 8259 §8.2)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from fakeserver.server.fake import FakeGmail
-from tests.http.httpkit import Api
-from tests.http.test_sandboxes_and_events import events
+from tests.http.httpkit import Api, events
 from tests.support.rawsmtp import RawSMTP
+from tests.support.strictjson import no_lone_surrogates, strictly
 from tests.support.wire import PLAIN_BLOB
 
 Fake = tuple[FakeGmail, Api]
-
-
-def strictly(body: bytes) -> Any:
-    """What a strict parser makes of ``body``: UTF-8 that decodes, then JSON whose strings are
-    all Unicode scalar values (a lone surrogate, even escaped, fails)."""
-    value = json.loads(body.decode("utf-8", errors="strict"))
-    _no_lone_surrogates(value)
-    return value
-
-
-def _no_lone_surrogates(value: object) -> None:
-    if isinstance(value, str):
-        value.encode("utf-8", errors="strict")  # raises on a lone surrogate
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_lone_surrogates(key)
-            _no_lone_surrogates(item)
-    elif isinstance(value, list):
-        for item in value:
-            _no_lone_surrogates(item)
 
 
 def send_latin1(gmail: FakeGmail) -> None:
@@ -83,7 +60,7 @@ def test_the_event_stream_is_strict_json(fake: Fake) -> None:
         send_latin1(gmail)
         seen = [stream.next() for _ in range(3)]
     assert [event["event"] for event in seen] == ["session.open", "message", "session.close"]
-    _no_lone_surrogates([event["data"] for event in seen])
+    no_lone_surrogates([event["data"] for event in seen])
     assert seen[2]["data"]["helo_name"] == "caf\\xe9"
 
 
