@@ -59,6 +59,7 @@ from fakeserver.personas.model import Listener
 from fakeserver.session import actions, events
 from fakeserver.transport.host import ConnectionSession, SessionHost
 from fakeserver.transport.reading import Inbound, Lost, read_chunk, read_data, read_line
+from fakeserver.transport.tls import handshake_finished
 from fakeserver.transport.writing import ReplyWriter
 
 __all__ = ["ProtocolFactory"]
@@ -175,13 +176,13 @@ class _Connection(SMTP):
             # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
             # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
             discarded = len(self._inbound.clear())
-            self._tell(events.TLSStarted(*_tls_facts(transport), discarded=discarded))
+            self._tell(handshake_finished(transport, discarded))
             return
         peer = transport.get_extra_info("peername") or ("", 0)
         self._session = self._host.open_session(self._listener, (peer[0], peer[1]))
         self._live.add(self)
         if self._listener.implicit_tls:
-            self._tell(events.TLSStarted(*_tls_facts(transport)))
+            self._tell(handshake_finished(transport))
         self._restart_idle_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -422,15 +423,6 @@ class _Connection(SMTP):
         self._last_heard = self.loop.time()
         if self._idle_timer is None and not self._closing:
             self._idle_timer = self.loop.call_later(self._host.idle_timeout_s, self._on_idle)
-
-
-def _tls_facts(transport: asyncio.BaseTransport) -> tuple[str | None, str | None]:
-    """The TLS version and cipher of a connection, or Nones."""
-    ssl_object = transport.get_extra_info("ssl_object")
-    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
-        return None, None
-    cipher = ssl_object.cipher()
-    return ssl_object.version(), cipher[0] if cipher else None
 
 
 _VERB_METHODS = sorted(name for name in vars(_Connection) if name.startswith("smtp_"))
