@@ -124,6 +124,7 @@ def test_a_message_without_html_says_so(fake: Fake) -> None:
 def test_the_transcript_of_a_message_is_its_session_with_auth_redacted(fake: Fake) -> None:
     gmail, api = fake
     send(gmail, mail("with a conversation"))
+    gmail.wait_for_sessions(1)  # the client has its 221 before the fake notes the close
 
     text = api.get("/api/v1/messages/1/transcript").text
     entries = api.get("/api/v1/messages/1/transcript", headers={"Accept": "application/json"}).json[
