@@ -27,7 +27,7 @@ serve: $(RUN_STAMP)
 demo: $(RUN_STAMP)
 	$(BIN)/python -m fakeserver.demo
 
-# The README's fault experiment: three clients against the built-in matrix. The table goes to
+# The README's fault experiment: four clients against the built-in matrix. The table goes to
 # stdout; report.html, report.json and every run's transcripts to reports/experiment/.
 EXPERIMENT_CLIENT := --host {host} --port {port} --tls {tls} --cafile {cafile} --user {user} \
 	--password-env SMTPRIG_PASSWORD --from {user} --to friend@example.org
@@ -36,6 +36,7 @@ experiment: $(RUN_STAMP)
 	$(BIN)/fakeserver experiment --out reports/experiment --html reports/experiment/report.html \
 		--client 'smtpclient=$(BIN)/smtpclient send $(EXPERIMENT_CLIENT) --timeout {timeout} --transcript {transcript} --quiet' \
 		--client 'smtplib=$(BIN)/python examples/clients/smtplib_client.py $(EXPERIMENT_CLIENT) --timeout {timeout}' \
+		--client 'smtplib-lax=$(BIN)/python examples/clients/smtplib_client.py $(EXPERIMENT_CLIENT) --timeout {timeout} --lax-tls' \
 		--client 'naive=$(BIN)/python examples/clients/naive_seed_client.py $(EXPERIMENT_CLIENT)' \
 		$(ARGS)
 

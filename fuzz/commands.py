@@ -16,6 +16,7 @@ secret replaced, and nothing of the secret survives.
 from __future__ import annotations
 
 import base64
+import re
 
 from hypothesis import strategies as st
 
@@ -45,7 +46,20 @@ _WEIRD = st.binary(max_size=60).map(
     lambda raw: raw.replace(b"\n", b"").decode("utf-8", "surrogateescape")
 )
 _ADDRESS = st.one_of(
-    st.sampled_from(["a@example.org", "", "x@.com", "@", "jörg@exämple.org", "a@[127.0.0.1]"]),
+    st.sampled_from(
+        [
+            "a@example.org",
+            "",
+            "x@.com",
+            "@",
+            "jörg@exämple.org",
+            "a@[127.0.0.1]",
+            "(any@instagram.com",
+            "a\x00b@example.org",
+            "j\udcf6rg@example.org",
+            "x" * 900,
+        ]
+    ),
     _WEIRD,
 )
 _ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
@@ -71,13 +85,15 @@ _ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
     "MAIL": st.builds(
         lambda a, p: f"FROM:<{a}>{p}",
         _ADDRESS,
-        st.sampled_from(["", " SIZE=100", " SIZE=99999999999", " BODY=8BITMIME", " X=1", " SIZE"]),
+        st.sampled_from(
+            ["", " SIZE=100", " SIZE=99999999999", " BODY=8BITMIME", " X=1", " SIZE", " SIZE=٣٦"]
+        ),
     ),
     "RCPT": st.builds(lambda a, p: f"TO:<{a}>{p}", _ADDRESS, st.sampled_from(["", " NOTIFY=x"])),
     "BDAT": st.one_of(
         st.builds(
             lambda size, last: f"{size}{last}",
-            st.one_of(st.integers(0, 300), st.just(35882578), st.just(10**17)),
+            st.one_of(st.integers(0, 300), st.just(35882578), st.just(10**17), st.just("٣")),
             st.sampled_from(["", " LAST", " last", " LASTLY"]),
         ),
         _WEIRD,
@@ -98,6 +114,8 @@ _POLICIES = st.builds(
     auth_failure_limit=st.one_of(st.none(), st.integers(0, 3)),
 )
 _TRANSACTION_VERBS = {"MAIL", "RCPT", "DATA", "BDAT"}
+# What no stored envelope may hold: a control, or a lone surrogate (a byte that is not UTF-8).
+_NEVER_STORED = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 # The codes a reply that closes the connection has (the persona's closing replies, and 555 for
 # a BDAT that cannot be skipped).
 _CLOSING_CODES = {template.code for template in _PERSONA.replies.values() if template.closes} | {
@@ -124,6 +142,9 @@ class _Journal:
 
     def store(self, session: Session, message: CapturedMessage) -> CapturedMessage:
         dialogue = session.dialogue
+        envelope = message.envelope
+        for text in (envelope.mail_from, *envelope.recipients, *envelope.mail_options):
+            assert not _NEVER_STORED.search(text), f"stored {text!r}: a control or non-UTF-8"
         assert dialogue.greeted, "a message without a greeting"
         assert dialogue.tls, "a message without TLS"
         assert session.user, "a message without a login"
@@ -173,7 +194,11 @@ class _Driver:
         line = f"{verb} {argument}\r\n".encode("utf-8", "surrogateescape")
         known = verb in VERBS
         event = events.Command(verb, argument, line) if known else events.Unrecognized(line)
-        codes = self.perform(self.session.handle(event))
+        todo = self.session.handle(event)
+        if any(isinstance(action, actions.ReadChunk) for action in todo):
+            # RFC 3030 §2: a chunk is read only for a size in ASCII digits.
+            assert re.fullmatch("[0-9]+", argument.split()[0]), f"BDAT {argument!r} read a chunk"
+        codes = self.perform(todo)
         if verb in _TRANSACTION_VERBS and codes:
             allowed = before[0] and before[1] and before[2] is not None
             assert codes[0] >= 400 or allowed, f"{verb} {argument!r} got {codes} in {before}"
@@ -222,6 +247,7 @@ class _Driver:
         assert reader.pending() == b"", wire
         lines = [line + b"\n" for line in wire.split(b"\n")[:-1]]
         assert all(line.endswith(b"\r\n") and b"\r" not in line[:-2] for line in lines), wire
+        assert all(len(line) <= 512 for line in lines), f"over RFC 5321's 512 octets: {wire!r}"
         self.last_code = reply.code
         return reply.code
 

@@ -87,7 +87,7 @@ _PERSONA = load_persona()
 _TEXT = st.one_of(
     st.text(max_size=120),
     st.binary(max_size=120).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
-    st.sampled_from(["{session_id}", "%s", "\r", "a\rb", "x" * 1100, "<>", ""]),
+    st.sampled_from(["{session_id}", "%s", "\r", "a\rb", "x" * 1100, "a b" + "é" * 490, "<>", ""]),
 )
 FIELDS = st.fixed_dictionaries(
     {
@@ -114,6 +114,7 @@ def check_persona(value: tuple[Situation, dict[str, Any]]) -> None:
     assert reply.code == template.code, (reply, template)
     for line in lines:
         assert line.endswith(b"\r\n"), line
+        assert len(line) <= 512, f"over RFC 5321's 512 octets (§4.5.3.1.5): {line[:80]!r}..."
         if template.status:
             assert line[4:].startswith(template.status.encode() + b" "), line
 

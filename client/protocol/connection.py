@@ -377,7 +377,8 @@ class ClientProtocol:
                     f"parameter {parameter!r} needs the {extension} extension, not offered"
                 )
             limit = self.capabilities.size_limit_octets if self.capabilities else None
-            too_big = limit is not None and value.isdigit() and int(value) > limit
+            number = value.isascii() and value.isdigit()
+            too_big = limit is not None and number and int(value) > limit
             if keyword.upper() == "SIZE" and too_big:
                 raise self._local_error(
                     f"message is {value} octets; the server's SIZE limit is {limit} (RFC 1870)"

@@ -29,7 +29,8 @@ __all__ = [
 
 # RFC 3463 §2: class "." subject "." detail, with class 2, 4 or 5, subject 1-3 digits and
 # detail 1-3 digits. RFC 2034 §4 puts it first on every line of the reply text, then a space.
-_ENHANCED_STATUS = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?: |$)")
+# ASCII digits: \d in a str pattern takes any script's (RFC 3463 §2 is ASCII).
+_ENHANCED_STATUS = re.compile(r"([245])\.([0-9]{1,3})\.([0-9]{1,3})(?: |$)")
 
 
 class ReplyKind(enum.Enum):
@@ -253,9 +254,10 @@ class Capabilities:
         """The SIZE limit (RFC 1870 §4); None when SIZE is absent, has no number, or is 0
         (which RFC 1870 says means "no fixed limit")."""
         parameters = self.parameters("SIZE")
-        if not parameters or not parameters[0].isdigit() or int(parameters[0]) == 0:
+        size = parameters[0] if parameters else ""
+        if not (size.isascii() and size.isdigit()) or int(size) == 0:
             return None
-        return int(parameters[0])
+        return int(size)
 
     @property
     def pipelining(self) -> bool:

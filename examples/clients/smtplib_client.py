@@ -5,11 +5,16 @@ again when the failure looks temporary: a 4xx reply, or a connection that closed
 under it. That is the behaviour fault experiments are for: it survives a 421 at DATA, and it
 delivers twice when the 250 after the message is lost.
 
+With ``--lax-tls`` it does TLS the way much application code does: STARTTLS only when the
+server offers it, and smtplib's own context, which checks neither the certificate nor the
+host name (``ssl._create_stdlib_context``). Fault experiments show what that costs: a
+stripped STARTTLS sends the password in clear text, and any certificate is trusted.
+
 ::
 
     python examples/clients/smtplib_client.py --host 127.0.0.1 --port 2465 --tls implicit \
         --cafile certs/ca.pem --user tester@gmail.com --password-env PASSWORD \
-        --from tester@gmail.com --to friend@example.org [--attempts 3] [--timeout 10]
+        --from tester@gmail.com --to friend@example.org [--attempts 3] [--timeout 10] [--lax-tls]
 
 Exit status 0 when the message was accepted; 1 with the reason on standard error otherwise.
 """
@@ -30,7 +35,8 @@ RETRY_DELAY_S = 0.2
 
 def send(arguments: argparse.Namespace, message: EmailMessage, password: str) -> None:
     """One attempt: connect, TLS as asked, log in, send, QUIT."""
-    context = ssl.create_default_context(cafile=arguments.cafile)
+    # None makes smtplib use its own context, which verifies nothing (--lax-tls).
+    context = None if arguments.lax_tls else ssl.create_default_context(cafile=arguments.cafile)
     smtp: smtplib.SMTP
     if arguments.tls == "implicit":
         smtp = smtplib.SMTP_SSL(
@@ -39,7 +45,9 @@ def send(arguments: argparse.Namespace, message: EmailMessage, password: str) ->
     else:
         smtp = smtplib.SMTP(arguments.host, arguments.port, timeout=arguments.timeout)
     with smtp:
-        if arguments.tls == "starttls":
+        smtp.ehlo()
+        offered = smtp.has_extn("starttls")
+        if arguments.tls == "starttls" and (offered or not arguments.lax_tls):
             smtp.starttls(context=context)
         smtp.login(arguments.user, password)
         smtp.send_message(message)
@@ -91,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--body", default="Hello, world")
     parser.add_argument("--attempts", type=int, default=3, help="tries in all")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per operation")
+    parser.add_argument(
+        "--lax-tls",
+        action="store_true",
+        help="STARTTLS only if offered, and no certificate check (what not to do)",
+    )
     return parser
 
 

@@ -9,12 +9,12 @@ always comes first).
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable
 from typing import TextIO
 
 from client.transcript.model import Line
+from fakeserver.jsontext import json_text
 from fakeserver.server.observers import BaseObserver
 from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 
@@ -162,4 +162,4 @@ class JsonLog(BaseObserver):
         )
 
     def _emit(self, event: dict[str, object]) -> None:
-        self._write(json.dumps(event, default=str) + "\n")
+        self._write(json_text(event, default=str) + "\n")

@@ -32,6 +32,7 @@ from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
 from fakeserver.http.options import DEFAULT_ADDRESS, masked
 from fakeserver.http.serving import HttpOptions, http_options
+from fakeserver.jsontext import json_text
 from fakeserver.recordreplay.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
 from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
 from fakeserver.scripting.scenario import load_scenario
@@ -177,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _host_port(value: str) -> tuple[str, int]:
     host, colon, port = value.rpartition(":")
-    if not colon or not host or not port.isdigit():
+    if not colon or not host or not (port.isascii() and port.isdigit()):
         raise argparse.ArgumentTypeError(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:2525")
     return host.removeprefix("[").removesuffix("]"), int(port)
 
@@ -373,7 +374,7 @@ def _record(arguments: argparse.Namespace) -> int:
             peer = {"host": recorded.peer[0], "port": recorded.peer[1]}
             event = {"event": "transcript", "connection": recorded.connection, "path": path}
             event |= {"lines": lines, "closed_by": recorded.closed_by, "peer": peer}
-            output.write(json.dumps(event) + "\n")
+            output.write(json_text(event) + "\n")
         else:
             output.write(
                 f"[{recorded.connection}] wrote {recorded.path}: {lines} lines, "
@@ -466,7 +467,7 @@ def _result_text(result: ReplayResult, *, as_json: bool) -> str:
                 "actual": format_line(mismatch.actual) if mismatch.actual else None,
                 "message": str(mismatch),
             }
-        return json.dumps(event) + "\n"
+        return json_text(event) + "\n"
     if mismatch is None:
         return "passed: the client followed the transcript to its end\n"
     return f"{mismatch}\n"

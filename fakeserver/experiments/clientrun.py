@@ -23,7 +23,7 @@ from fakeserver.session.records import SessionRecord, SessionView
 
 __all__ = ["ConnectionWatcher", "error_line", "run_client"]
 
-_REPLY_LINE = re.compile(r"\d{3}[ -]")
+_REPLY_LINE = re.compile(r"[0-9]{3}[ -]")
 _TERM_GRACE_S = 1.0
 
 

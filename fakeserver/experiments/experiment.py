@@ -31,6 +31,9 @@ Choices:
   ``PYTHONUNBUFFERED=1`` is set so that a killed Python client's output is not lost.
 - A *clear error* is a non-zero exit with something on standard error; a client that
   exits 0 having delivered nothing, or non-zero in silence, *failed silently*.
+- A client that sent its password or its message in clear text, or sent anything after a
+  certificate it should have refused, is *insecure* whatever else it did: judged from the
+  fake's transcripts (:mod:`fakeserver.experiments.exposure`), not from what it printed.
 - After the client exits, the fake gets up to ``settle_s`` for its connections to finish
   (a message the client sent just before closing is still stored), then is stopped.
 - Every run keeps, under ``out_dir/CLIENT/CASE/``: the fake's transcript of each connection
@@ -55,6 +58,7 @@ from pathlib import Path
 from client.transcript import write
 from fakeserver.errors import ConfigurationError
 from fakeserver.experiments.clientrun import ConnectionWatcher, error_line, run_client
+from fakeserver.experiments.exposure import exposures
 from fakeserver.experiments.matrix import Case
 from fakeserver.experiments.options import PASSWORD_VARIABLE, ClientCommand, ExperimentOptions
 from fakeserver.experiments.results import Report, RunResult, classify
@@ -120,7 +124,11 @@ class Experiment:
         account = Account(options.user, options.password)
         # Not strict: an unknown command is the client's behaviour to report, not an error.
         server_options = ServerOptions(
-            accounts=(account,), certificates=self.certificates, strict=False, seed=seed
+            accounts=(account,),
+            certificates=self.certificates,
+            strict=False,
+            seed=seed,
+            persona=case.persona,
         ).with_scenario(case.scenario)
         watcher = ConnectionWatcher()
         with FakeGmail(server_options, observers=[watcher]) as gmail:
@@ -138,6 +146,7 @@ class Experiment:
             watcher.wait_until_idle(options.settle_s)
         stored = len(gmail.messages)
         sessions = gmail.sessions
+        exposed = exposures(record.transcript for record in sessions if record.transcript)
         for number, transcript in enumerate(gmail.transcripts, 1):
             write(directory / f"server-{number}.txt", transcript)
         notes = [f"scripted change never used: {item}" for item in gmail.script.unmet()]
@@ -152,6 +161,7 @@ class Experiment:
                 message=message,
                 stored=stored,
                 connections=len(sessions),
+                exposed=exposed,
             ),
             stored=stored,
             connections=len(sessions),
@@ -161,6 +171,7 @@ class Experiment:
             reply_codes=tuple(session.reply_codes for session in sessions),
             notes=tuple(notes),
             directory=directory,
+            exposed=exposed,
         )
 
     def _values(

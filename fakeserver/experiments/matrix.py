@@ -24,7 +24,9 @@ with its ``[[case.step]]`` tables, written exactly like a scenario's ``[[step]]`
 A case's keys: ``name`` (required; letters, digits, ``-`` and ``_``, unique in the file, used
 as a directory name), ``description``, ``listener`` (which port the client is given as
 ``{port}``, and so whether ``{tls}`` is ``implicit`` or ``starttls``), ``seed`` and
-``idle_timeout_s`` (as in a scenario; a case's seed wins over the file's), and ``step``.
+``idle_timeout_s`` (as in a scenario; a case's seed wins over the file's), ``persona`` (a
+shipped persona's name, or a persona file, relative to the matrix file: the default matrix's
+``tls-stripped.toml`` is Gmail seen through a middlebox that strips TLS), and ``step``.
 A case with no steps is a baseline: the fake behaves as Gmail does.
 
 :func:`default_matrix` is ``matrices/default.toml``, shipped with the package: the failure
@@ -41,7 +43,9 @@ from importlib import resources
 from pathlib import Path
 
 from client.tls_mode import TLSMode
-from fakeserver.personas.model import Listener
+from fakeserver.errors import PersonaError
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Listener, Persona
 from fakeserver.scripting.scenario import (
     Locator,
     Scenario,
@@ -52,7 +56,7 @@ from fakeserver.scripting.scenario import (
 
 __all__ = ["CASE_KEYS", "LISTENERS", "Case", "default_matrix", "load_matrix", "parse_matrix"]
 
-CASE_KEYS = ("name", "description", "listener", "seed", "idle_timeout_s", "step")
+CASE_KEYS = ("name", "description", "listener", "seed", "idle_timeout_s", "persona", "step")
 """The keys of a ``[[case]]`` table."""
 
 LISTENERS = {"smtps": Listener.SMTPS, "submission": Listener.SUBMISSION}
@@ -70,12 +74,14 @@ class Case:
         description: what the fake does, in a sentence.
         listener: the port the client is given.
         scenario: the replies and faults.
+        persona: who the fake is: a shipped persona's name or a loaded persona.
     """
 
     name: str
     description: str = ""
     listener: Listener = Listener.SMTPS
     scenario: Scenario = field(default_factory=Scenario)
+    persona: str | Persona = "gmail"
 
     @property
     def tls(self) -> str:
@@ -85,9 +91,11 @@ class Case:
 
 def default_matrix() -> list[Case]:
     """The built-in matrix (``fakeserver/experiments/matrices/default.toml``)."""
-    source = resources.files("fakeserver.experiments").joinpath("matrices/default.toml")
+    folder = resources.files("fakeserver.experiments").joinpath("matrices")
     return parse_matrix(
-        source.read_text(encoding="utf-8"), "fakeserver/experiments/matrices/default.toml"
+        folder.joinpath("default.toml").read_text(encoding="utf-8"),
+        "fakeserver/experiments/matrices/default.toml",
+        folder=Path(str(folder)),  # the package is installed as files, never zipped
     )
 
 
@@ -98,11 +106,17 @@ def load_matrix(path: str | Path) -> list[Case]:
         ScenarioError: the file cannot be read, is not TOML, or describes a case that cannot
             work; the message names the line and the allowed values.
     """
-    return parse_matrix(read_toml_text(path), str(path))
+    return parse_matrix(read_toml_text(path), str(path), folder=Path(path).parent)
 
 
-def parse_matrix(text: str, source: str = "<string>") -> list[Case]:
-    """Parses a matrix from TOML text; see the module docstring for the format."""
+def parse_matrix(text: str, source: str = "<string>", *, folder: Path | None = None) -> list[Case]:
+    """Parses a matrix from TOML text; see the module docstring for the format.
+
+    Args:
+        text: the TOML.
+        source: where it came from, for messages.
+        folder: where a case's persona file is looked for (default: the working directory).
+    """
     data = parse_toml(text, source)
     where = Locator(text, source)
     for key in data:
@@ -118,7 +132,7 @@ def parse_matrix(text: str, source: str = "<string>") -> list[Case]:
     steps_before = 0
     for index, table in enumerate(tables):
         line = where.table("case", index)
-        case = _case(table, where, line, seed, steps_before)
+        case = _case(table, where, line, seed, steps_before, folder or Path())
         if any(earlier.name == case.name for earlier in cases):
             raise where.error(where.key("name", line), f"a second case named {case.name!r}")
         cases.append(case)
@@ -132,6 +146,7 @@ def _case(
     line: int | None,
     seed: int | None,
     steps_before: int,
+    folder: Path,
 ) -> Case:
     for key in table:
         if key not in CASE_KEYS:
@@ -168,4 +183,19 @@ def _case(
     scenario = Scenario(
         rules, case_seed, float(idle) if idle is not None else None, f"{where.source} [{name}]"
     )
-    return Case(name, description, LISTENERS[listener], scenario)
+    persona = _persona(table.get("persona", "gmail"), where, where.key("persona", line), folder)
+    return Case(name, description, LISTENERS[listener], scenario, persona)
+
+
+def _persona(value: object, where: Locator, line: int | None, folder: Path) -> str | Persona:
+    """A shipped persona's name, kept as it is; or a persona file, loaded now so that a
+    mistake in it stops the experiment before any case runs."""
+    if not isinstance(value, str) or not value:
+        raise where.error(line, f"persona must be a persona's name or a .toml file, not {value!r}")
+    try:
+        if value.endswith(".toml"):
+            return load_persona(folder / value)
+        load_persona(value)
+    except PersonaError as error:
+        raise where.error(line, f"persona {value!r}: {error}") from error
+    return value

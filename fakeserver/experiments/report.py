@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from pathlib import Path
 
 from fakeserver.experiments.results import Outcome, Report, RunResult
+from fakeserver.jsontext import json_text
 
 __all__ = ["markdown_table", "summary", "to_html", "to_json"]
 
@@ -27,12 +27,16 @@ _SHORT = {
     Outcome.FAILED_SILENTLY: "**failed silently**",
     Outcome.DELIVERED_TWICE: "**delivered twice**",
     Outcome.HUNG: "**hung** (killed)",
+    Outcome.INSECURE: "**insecure**",
 }
 
 
 def cell(run: RunResult) -> str:
-    """A table cell: the outcome, and the stored count where the outcome does not say it."""
+    """A table cell: the outcome (for an insecure run, what it let go unprotected), and the
+    stored count where the outcome does not say it."""
     text = _SHORT[run.outcome]
+    if run.outcome is Outcome.INSECURE and run.exposed:
+        text = "**" + ", ".join(exposure.label for exposure in run.exposed) + "**"
     implied = {Outcome.DELIVERED_ONCE: 1, Outcome.RETRIED: 1, Outcome.DELIVERED_TWICE: 2}
     if run.stored != implied.get(run.outcome, 0):
         text += f" ({run.stored} stored)"
@@ -92,12 +96,13 @@ def to_json(report: Report) -> str:
                 "message": run.message,
                 "reply_codes": [list(codes) for codes in run.reply_codes],
                 "notes": list(run.notes),
+                "exposed": [exposure.name.lower() for exposure in run.exposed],
                 "directory": str(run.directory),
             }
             for run in report.runs
         ],
     }
-    return json.dumps(data, indent=2) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 _CSS = """
@@ -108,6 +113,7 @@ th { background: #f3f3f3; }
 td.delivered_once { background: #dff3df; } td.retried { background: #e7f0fb; }
 td.failed_clearly { background: #fdf5dc; } td.failed_silently { background: #f9d6d5; }
 td.delivered_twice { background: #f9d6d5; } td.hung { background: #e9d6f3; }
+td.insecure { background: #f4b6b4; font-weight: bold; }
 pre { background: #f7f7f7; padding: .5em; overflow-x: auto; max-height: 30em; }
 details { margin: .3em 0 .3em 1em; } summary { cursor: pointer; }
 .muted { color: #666; }
@@ -171,7 +177,11 @@ def _run_details(run: RunResult) -> str:
         f"exit {exit_text}, {run.duration_s:.2f} s, {run.stored} stored, "
         f"{run.connections} connection(s); reply codes: {codes or 'none'}"
     )
-    notes = "".join(f"<li>{e(note)}</li>" for note in run.notes)
+    exposed = "".join(
+        f"<li><b>{e(exposure.label)}</b> (judged from the fake's transcripts)</li>"
+        for exposure in run.exposed
+    )
+    notes = exposed + "".join(f"<li>{e(note)}</li>" for note in run.notes)
     files = [
         _file_block(path.name, path)
         for path in sorted(run.directory.glob("*.txt"), key=_file_order)

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
+from fakeserver.experiments.exposure import Exposure
 from fakeserver.experiments.matrix import Case
 from fakeserver.experiments.options import ClientCommand, ExperimentOptions
 
@@ -21,6 +22,9 @@ class Outcome(enum.Enum):
     FAILED_SILENTLY = "failed silently"
     DELIVERED_TWICE = "delivered twice"
     HUNG = "hung (killed)"
+    INSECURE = "insecure"
+    """It sent its password or its message in clear text, or trusted a bad certificate,
+    whatever became of the message (:mod:`fakeserver.experiments.exposure`)."""
 
     @property
     def label(self) -> str:
@@ -28,7 +32,13 @@ class Outcome(enum.Enum):
 
 
 def classify(
-    *, killed: bool, exit_status: int | None, message: str, stored: int, connections: int
+    *,
+    killed: bool,
+    exit_status: int | None,
+    message: str,
+    stored: int,
+    connections: int,
+    exposed: tuple[Exposure, ...] = (),
 ) -> Outcome:
     """The outcome of one run, from what can be observed of it.
 
@@ -38,7 +48,11 @@ def classify(
         message: what it wrote on standard error.
         stored: messages the fake accepted.
         connections: SMTP sessions the fake saw (a failed implicit-TLS handshake is none).
+        exposed: what it let go unprotected; any makes the run insecure, whatever else
+            happened, since a password sent in clear is lost however the run ends.
     """
+    if exposed:
+        return Outcome.INSECURE
     if killed:
         return Outcome.HUNG
     if stored >= 2:
@@ -67,6 +81,7 @@ class RunResult:
         reply_codes: per connection, the codes the fake sent.
         notes: anything else worth knowing (scripted changes never used, server errors).
         directory: where this run's files are.
+        exposed: what the client let go unprotected, if anything.
     """
 
     client: str
@@ -80,6 +95,7 @@ class RunResult:
     reply_codes: tuple[tuple[int, ...], ...]
     notes: tuple[str, ...]
     directory: Path
+    exposed: tuple[Exposure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

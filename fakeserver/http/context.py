@@ -7,7 +7,6 @@ started (``default``), and under ``/api/v1/sandboxes/{sandbox}`` for a sandbox. 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -16,6 +15,7 @@ from aiohttp import web
 from fakeserver.http.options import HttpSettings
 from fakeserver.http.problems import Problem
 from fakeserver.http.source import Source
+from fakeserver.jsontext import json_text
 
 __all__ = [
     "API",
@@ -105,5 +105,5 @@ def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        status=status, text=json.dumps(data), content_type="application/json", headers=headers
+        status=status, text=json_text(data), content_type="application/json", headers=headers
     )

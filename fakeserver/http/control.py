@@ -143,7 +143,7 @@ ROUTES = [
     ("PUT", "/script", put_script),
     ("DELETE", "/script", delete_script),
     ("POST", "/script/rules", post_rules),
-    ("DELETE", "/script/rules/{rule:\\d+}", delete_rule),
+    ("DELETE", "/script/rules/{rule:[0-9]+}", delete_rule),
     ("POST", "/reset", post_reset),
     ("GET", "/check", get_check),
 ]

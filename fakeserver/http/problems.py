@@ -7,11 +7,12 @@ in ``field``; a value in a JSON body in ``pointer`` (RFC 6901).
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+
+from fakeserver.jsontext import json_text
 
 __all__ = ["PROBLEM_JSON", "Problem", "problem_response"]
 
@@ -63,7 +64,7 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     """The response for ``problem``."""
     return web.Response(
         status=problem.status,
-        text=json.dumps(problem.document(), default=str),
+        text=json_text(problem.document(), default=str),
         content_type=PROBLEM_JSON,
         headers=headers,
     )

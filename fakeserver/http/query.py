@@ -50,7 +50,8 @@ def integer(
     text = query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # isascii(): str.isdigit() and int() take any script's digits ("٣" is not a number here).
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise Problem(400, f"{name} must be a whole number from {low} to {high}", field=name)
     return int(text)
 

@@ -62,7 +62,7 @@ def http_options(
     if address is None:
         return None
     host, colon, port = address.rpartition(":")
-    if not colon or not host or not port.isdigit():
+    if not colon or not host or not (port.isascii() and port.isdigit()):
         raise ConfigurationError("--http", f"{address!r}: expected HOST:PORT, e.g. 127.0.0.1:8025")
     token = None
     if token_file is not None:

@@ -12,7 +12,6 @@ without it, and it learns of a gap when it catches up.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +22,7 @@ from fakeserver.http.events import Event
 from fakeserver.http.problems import Problem
 from fakeserver.http.query import integer, known_only
 from fakeserver.http.source import Source
+from fakeserver.jsontext import json_text
 
 __all__ = ["KEEPALIVE_S", "ROUTES", "events"]
 
@@ -43,7 +43,7 @@ def _payload(fake: Source, event: Event) -> dict[str, Any]:
 
 
 def _frame(event_id: int, type_: str, data: dict[str, Any]) -> bytes:
-    return f"id: {event_id}\nevent: {type_}\ndata: {json.dumps(data)}\n\n".encode()
+    return f"id: {event_id}\nevent: {type_}\ndata: {json_text(data)}\n\n".encode()
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -52,7 +52,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     after = integer(request.query, "after", fake.events.last_id, high=2**53)
     last_event_id = request.headers.get("Last-Event-ID")
     if last_event_id is not None:
-        if not last_event_id.isdigit() or len(last_event_id) > 15:
+        if not (last_event_id.isascii() and last_event_id.isdigit()) or len(last_event_id) > 15:
             raise Problem(400, "Last-Event-ID must be an event id", field="Last-Event-ID")
         after = int(last_event_id)
     response = web.StreamResponse(

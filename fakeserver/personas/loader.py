@@ -6,9 +6,10 @@ message that says what to change:
 - every :class:`~fakeserver.personas.model.Situation` has exactly one reply, and the file names
   no other;
 - every reply renders to valid RFC 5321 §4.2 reply lines: a three-digit code, an enhanced
-  status code in RFC 3463 shape, ``-`` on every line but the last, and only the documented
-  ``{fields}``. The status class is not forced to match the code's first digit, because
-  Gmail's own catalogue breaks that rule (``454 5.5.1 STARTTLS may not be repeated.``);
+  status code in RFC 3463 shape, ``-`` on every line but the last, only the documented
+  ``{fields}``, and no line past 512 octets (§4.5.3.1.5) with short values in its fields.
+  The status class is not forced to match the code's first digit, because Gmail's own
+  catalogue breaks that rule (``454 5.5.1 STARTTLS may not be repeated.``);
 - the ``[behaviour]`` table gives every setting, with the right type; ``listeners`` names
   known ports.
 """
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 from fakeserver.errors import PersonaError
 from fakeserver.personas.model import (
     FIELDS,
+    REPLY_LINE_LIMIT,
     Behaviour,
     Listener,
     Persona,
@@ -38,7 +40,7 @@ from fakeserver.personas.model import (
 __all__ = ["load_persona", "shipped_personas"]
 
 _T = TypeVar("_T")
-_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+_STATUS = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")  # ASCII digits: \d takes any script's
 # Tables an ``extends`` overlay merges key by key into its base.
 _MERGED_TABLES = ("persona", "session_id", "behaviour")
 
@@ -143,11 +145,18 @@ def _build(origin: str, data: Mapping[str, Any]) -> Persona:
     )
     _check_template_fields(origin, "persona.tag", persona.tag)
     for situation, template in persona.replies.items():
+        where = f"{origin} [replies.{situation}]"
         try:
-            render_lines(persona, template, dict.fromkeys(FIELDS, "x"))
+            rendered = render_lines(persona, template, dict.fromkeys(FIELDS, "x"), cut=False)
         except (KeyError, ValueError, IndexError) as error:
-            where = f"{origin} [replies.{situation}]"
             raise PersonaError(where, f"cannot render: {error}") from error
+        longest = max(len(line) for line in rendered.splitlines(keepends=True))
+        if longest > REPLY_LINE_LIMIT:
+            raise PersonaError(
+                where,
+                f"a line renders to {longest} octets, past the {REPLY_LINE_LIMIT} of RFC 5321 "
+                "§4.5.3.1.5 (CRLF included); split it into more lines",
+            )
     return persona
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FIELDS",
+    "REPLY_LINE_LIMIT",
     "Behaviour",
     "Listener",
     "Persona",
@@ -34,6 +35,15 @@ FIELDS = frozenset(
     {"hostname", "session_id", "client_ip", "timestamp", "address", "argument", "size_limit"}
 )
 """The ``{fields}`` a reply template may use."""
+
+REPLY_LINE_LIMIT = 512
+"""The longest reply line, code and CRLF included, in octets (RFC 5321 §4.5.3.1.5)."""
+
+_CUT_MARK = "..."
+"""Ends a field that was cut to keep its reply line within the limit."""
+
+_CUT_ROUNDS = 4
+"""Fields cut in turn before a line that is still too long is cut at the limit."""
 
 _UNSAFE_ON_THE_WIRE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 """Characters a reply never carries: controls (a bare CR or LF would end the reply line early)
@@ -233,10 +243,43 @@ class Persona:
         return f"{pool}-{middle}sm{digits}{cell}.{counter}"
 
 
-def render_lines(persona: Persona, template: ReplyTemplate, fields: Mapping[str, object]) -> bytes:
-    """Renders ``template`` with ``fields`` in ``persona``'s house style (see the module doc)."""
+def render_lines(
+    persona: Persona,
+    template: ReplyTemplate,
+    fields: Mapping[str, object],
+    *,
+    cut: bool = True,
+) -> bytes:
+    """Renders ``template`` with ``fields`` in ``persona``'s house style (see the module doc).
+
+    No line passes :data:`REPLY_LINE_LIMIT`: a field that makes one too long (a client's
+    argument or address, echoed) is cut and ends in ``...``, so the persona's own words and
+    its tag stay whole. ``cut=False`` renders as written (the loader uses it to refuse a
+    persona whose own words are too long).
+    """
     values: dict[str, object] = {"hostname": persona.hostname, "size_limit": persona.size_limit}
     values.update((name, _wire_safe(value)) for name, value in fields.items())
+    data = _render(persona, template, values)
+    if not cut or len(data) <= REPLY_LINE_LIMIT:
+        return data
+    # Each round cuts the word of a field that makes the longest line too long, by what the
+    # line has too much: wrapping keeps a long word on a line of its own, so it shrinks as much.
+    for _ in range(_CUT_ROUNDS):
+        line = max(data.splitlines(keepends=True), key=len)
+        excess = len(line) - REPLY_LINE_LIMIT
+        if excess <= 0:
+            return data
+        culprit = _culprit(line, fields, values)
+        if culprit is None:
+            break
+        name, word = culprit
+        shorter = _shortened(word, len(word.encode()) - excess - len(_CUT_MARK))
+        values[name] = str(values[name]).replace(word, shorter, 1)
+        data = _render(persona, template, values)
+    return b"".join(_cut_line(line) for line in data.splitlines(keepends=True))
+
+
+def _render(persona: Persona, template: ReplyTemplate, values: Mapping[str, object]) -> bytes:
     text_lines: list[str] = []
     for paragraph in template.paragraphs:
         filled = paragraph.format_map(values)
@@ -260,6 +303,35 @@ def render_lines(persona: Persona, template: ReplyTemplate, fields: Mapping[str,
         f"{template.code}{' ' if index == last else '-'}{status}{text}\r\n".encode()
         for index, text in enumerate(text_lines)
     )
+
+
+def _culprit(
+    line: bytes, fields: Mapping[str, object], values: Mapping[str, object]
+) -> tuple[str, str] | None:
+    """The field with the longest word on ``line``, and that word, if cutting it can help."""
+    found: tuple[str, str] | None = None
+    for name in fields:
+        value = values[name]
+        if not isinstance(value, str) or not value.strip():
+            continue
+        word = max(value.split(), key=len)
+        longer = found is None or len(word) > len(found[1])
+        if len(word) > len(_CUT_MARK) and word.encode() in line and longer:
+            found = (name, word)
+    return found
+
+
+def _shortened(text: str, octets: int) -> str:
+    """``text`` cut to at most ``octets`` octets of UTF-8 (never inside a character), marked."""
+    return text.encode()[: max(octets, 0)].decode("utf-8", "ignore") + _CUT_MARK
+
+
+def _cut_line(line: bytes) -> bytes:
+    """The last resort, for words no field cut could shorten (a scripted reply's own text)."""
+    if len(line) <= REPLY_LINE_LIMIT:
+        return line
+    kept = line[: REPLY_LINE_LIMIT - 2].decode("utf-8", "ignore").encode()
+    return kept + b"\r\n"
 
 
 def _wire_safe(value: object) -> object:

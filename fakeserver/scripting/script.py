@@ -102,7 +102,8 @@ ALIASES = {
 }
 """Friendlier names for a few situations."""
 
-_RAW_REPLY = re.compile(r"[2-5]\d\d(?:[ -].*)?", re.DOTALL)
+_RAW_REPLY = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?", re.DOTALL)  # ASCII digits, not \d
+_STATUS = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")  # RFC 3463 §2
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +322,10 @@ def _parse_reply(
     if isinstance(reply, int):
         if text is None:
             raise ScriptError(f"reply({reply})", "a code needs text: reply(550, '5.1.1', 'text')")
+        if status is not None and not _STATUS.fullmatch(status):
+            raise ScriptError(
+                f"reply({reply}, {status!r})", "a status is an RFC 3463 code like '5.1.1', or None"
+            )
         return ReplyTemplate(reply, status, (text,), True, reply == 421, "scripted")
     if isinstance(reply, Situation):
         return reply

@@ -1,4 +1,10 @@
-"""Reading the arguments of MAIL and RCPT (RFC 5321 §4.1.2), as leniently as Gmail does."""
+"""Reading the arguments of MAIL and RCPT (RFC 5321 §4.1.2), as leniently as Gmail does.
+
+What Gmail never takes, however lenient: an address with a control character in it (a CR, a
+NUL...) or bytes that are not UTF-8. RFC 5321 §4.1.2 allows neither (atext and qtextSMTP are
+printable ASCII; RFC 6531 §3.3 adds UTF-8 only); such an address gets the persona's invalid
+address reply, so it is never stored, logged or sent on as an envelope.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,13 @@ import re
 
 from fakeserver.personas.model import Situation
 
-__all__ = ["forward_path", "is_mailbox", "mail_parameters_refusal", "reverse_path"]
+__all__ = [
+    "forward_path",
+    "is_mailbox",
+    "is_reverse_path",
+    "mail_parameters_refusal",
+    "reverse_path",
+]
 
 _MAIL_ARGUMENT = re.compile(r"FROM:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
 _RCPT_ARGUMENT = re.compile(r"TO:\s*<([^<>]*)>(.*)", re.IGNORECASE | re.DOTALL)
@@ -21,6 +33,13 @@ _MAILBOX = re.compile(
     r'(?:"[^"\r\n]+"|[^\s"<>()\[\]\\,;:@]+)'
     r"@(?:\[[^\[\]\s]+\]|(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)*[^\W_](?:[\w-]{0,61}[^\W_])?)",
 )
+# Controls (C0 and DEL) and lone surrogates, which stand for bytes that were not UTF-8 (the
+# adapter decodes with surrogateescape).
+_NEVER_IN_AN_ADDRESS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+# A SIZE value is ASCII digits (RFC 1870 §3), which ``str.isdigit()`` and ``int()`` do not
+# check: they take any script's digits. (Longer than RFC 1870's 20 digits is too big, not
+# a syntax error: that is how the fake has answered, and Gmail was not seen either way.)
+_SIZE_VALUE = re.compile(r"[0-9]+")
 _MAIL_PARAMETERS = {"SIZE", "BODY", "SMTPUTF8", "AUTH"}
 _BODY_TYPES = {"7BIT", "8BITMIME"}
 
@@ -53,19 +72,34 @@ def forward_path(argument: str, *, bare: bool = False) -> tuple[str, str] | None
 
 def is_mailbox(address: str) -> bool:
     """Whether ``address`` is a mailbox Gmail would take (see ``_MAILBOX``)."""
-    return _MAILBOX.fullmatch(address) is not None
+    return _MAILBOX.fullmatch(address) is not None and not _NEVER_IN_AN_ADDRESS.search(address)
+
+
+def is_reverse_path(address: str) -> bool:
+    """Whether Gmail takes ``address`` as the sender of MAIL FROM.
+
+    The null path (``<>``, RFC 5321 §4.5.5) is taken. Otherwise the last word must be a
+    mailbox: Gmail refused ``<(any@instagram.com>`` and ``<www-data>`` with ``553 5.1.7``
+    (replies.md §8; nextcloud/mail#5213), yet answered 250 to ``<Test Address Display
+    yourgmailaddress@gmail.com>`` (transcript 30), which only its last word makes an address.
+    """
+    if not address:
+        return True
+    return is_mailbox(address.split()[-1]) and not _NEVER_IN_AN_ADDRESS.search(address)
 
 
 def mail_parameters_refusal(parameters: list[str], size_limit: int) -> Situation | None:
     """Why MAIL's parameters are refused, or None. Gmail offers SIZE (RFC 1870), 8BITMIME
     (RFC 6152) and SMTPUTF8 (RFC 6531); AUTH= (RFC 4954 §5) is taken too; others are 555."""
     for parameter in parameters:
+        if _NEVER_IN_AN_ADDRESS.search(parameter):
+            return Situation.SYNTAX_ERROR
         key, _, value = parameter.partition("=")
         key = key.upper()
         if key not in _MAIL_PARAMETERS:
             return Situation.SYNTAX_ERROR
         if key == "SIZE":
-            if not value.isdigit():
+            if not _SIZE_VALUE.fullmatch(value):
                 return Situation.SYNTAX_ERROR
             if int(value) > size_limit:
                 return Situation.MESSAGE_TOO_BIG

@@ -138,6 +138,12 @@ class Authenticator:
     def _judge_password(self, mechanism: str, attempt: sasl.LoginAttempt) -> AuthAnswer:
         verdict, account = self._accounts.check_password(attempt.login, attempt.secret)
         if verdict is LoginVerdict.ACCEPTED and account is not None:
+            # RFC 4616 §2: the server checks that the login may act as the authzid. A Gmail
+            # account acts only as itself; Google's own list documents a refusal (replies.md
+            # §13, 535 5.5.4 [DOC]) whose wire form was never seen, so it is the 535 every
+            # failed login gets (§7.4).
+            if attempt.authorization and self._accounts.find(attempt.authorization) is not account:
+                return self._failed(Situation.BAD_CREDENTIALS)
             return self._logged_in(account.username, mechanism)
         if verdict is LoginVerdict.APP_PASSWORD_REQUIRED:
             return self._failed(Situation.APP_PASSWORD_REQUIRED)

@@ -27,6 +27,7 @@ from fakeserver.session.accounts import Accounts
 from fakeserver.session.addresses import (
     forward_path,
     is_mailbox,
+    is_reverse_path,
     mail_parameters_refusal,
     reverse_path,
 )
@@ -104,7 +105,9 @@ _GATES: dict[str, tuple[_Gate, ...]] = {
 VERBS = frozenset(_GATES)
 """Every verb a Dialogue knows; others are unrecognized."""
 
-_BDAT_ARGUMENT = re.compile(r"(\d{1,18})(?:\s+(LAST))?", re.IGNORECASE)
+# RFC 3030 §2: chunk-size is 1*DIGIT, and DIGIT is ASCII (RFC 5234 B.1); \d would take any
+# script's digits ("BDAT ٣" is not a size).
+_BDAT_ARGUMENT = re.compile(r"([0-9]{1,18})(?:[ \t]+(LAST))?", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -270,9 +273,10 @@ class Dialogue:
         address, parameters = parsed
         if self._transaction is not None:
             return self.say(Situation.NESTED_MAIL)
-        # Any reverse-path is taken: Gmail rewrites the sender to the account anyway, and it
-        # answered 250 to "<Test Address Display yourgmailaddress@gmail.com>" (transcript
-        # 30). "sender_invalid" (553 5.1.7, seen at the MX) stays available to scripts.
+        # Gmail rewrites the sender to the account anyway, so it takes most paths; not one
+        # that is no address at all (see is_reverse_path).
+        if not is_reverse_path(address):
+            return self.say(Situation.SENDER_INVALID, address=address)
         refusal = mail_parameters_refusal(parameters, self.persona.size_limit)
         if refusal is not None:
             return self.say(refusal)

@@ -38,11 +38,13 @@ class Connected:
 class TLSStarted:
     """A TLS handshake finished: on an implicit-TLS port before the greeting, or after
     STARTTLS, in which case ``discarded`` octets the client pipelined in clear text were thrown
-    away (RFC 3207 §4.2)."""
+    away (RFC 3207 §4.2). ``bad_certificate`` names the kind of bad certificate a fault
+    presented (``"untrusted"``, ``"wrong_name"``, ``"expired"``), which the client accepted."""
 
     tls_version: str | None
     tls_cipher: str | None
     discarded: int = 0
+    bad_certificate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,12 @@ __all__ = ["LoginAttempt", "decode_base64", "parse_oauthbearer", "parse_plain", 
 @dataclass(frozen=True, slots=True)
 class LoginAttempt:
     """What a client claimed: a login and the secret that goes with it (a password or a bearer
-    token)."""
+    token), and for PLAIN the identity it asked to act as (RFC 4616 §2's authzid; ``""``
+    when it gave none, which means the login's own)."""
 
     login: str
     secret: str
+    authorization: str = ""
 
 
 def decode_base64(line: bytes) -> bytes | None:
@@ -35,11 +37,11 @@ def _text(raw: bytes) -> str:
 
 
 def parse_plain(blob: bytes) -> LoginAttempt | None:
-    """``[authzid] NUL authcid NUL passwd`` (RFC 4616 §2); the authzid is ignored."""
+    """``[authzid] NUL authcid NUL passwd`` (RFC 4616 §2)."""
     parts = blob.split(b"\x00")
     if len(parts) != 3:
         return None
-    return LoginAttempt(_text(parts[1]), _text(parts[2]))
+    return LoginAttempt(_text(parts[1]), _text(parts[2]), _text(parts[0]))
 
 
 def parse_xoauth2(blob: bytes) -> LoginAttempt | None:

@@ -328,6 +328,9 @@ class Session:
         if event.discarded:
             self._note("discarded", f"{event.discarded} bytes sent before TLS")
         self._note("tls", f"{event.tls_version} {event.tls_cipher}")
+        if event.bad_certificate is not None:
+            # The client took a certificate it should have refused: a fact for experiments.
+            self._note("certificate", event.bad_certificate)
         if not self.listener.implicit_tls:
             self.dialogue.tls_started()
         return []

@@ -58,7 +58,9 @@ from aiosmtpd.smtp import SMTP, TLSSetupException
 from fakeserver.personas.model import Listener
 from fakeserver.session import actions, events
 from fakeserver.transport.host import ConnectionSession, SessionHost
+from fakeserver.transport.idle import IdleClock
 from fakeserver.transport.reading import Inbound, Lost, read_chunk, read_data, read_line
+from fakeserver.transport.tls import handshake_finished
 from fakeserver.transport.writing import ReplyWriter
 
 __all__ = ["ProtocolFactory"]
@@ -72,8 +74,6 @@ _CANNED: dict[str, type[events.LineTooLong | events.Unrecognized]] = {
 }
 # aiosmtpd's own idle timeout only backs ours up (ours says the persona's words first).
 _BACKSTOP_TIMEOUT_S = 24 * 3600.0
-# In a message, this much of one long line counts as progress for the idle timer.
-_BULK_PROGRESS_OCTETS = 64 * 1024
 # Pipelined commands answered before the loop is given to other connections.
 _COMMANDS_PER_TURN = 32
 
@@ -143,10 +143,7 @@ class _Connection(SMTP):
         self._session: ConnectionSession | None = None
         # Kept always: it also tells whether the client pipelined.
         self._inbound = Inbound(limit)
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self._last_heard = 0.0
-        self._reading_content = False  # inside a DATA body or BDAT chunk
-        self._unlined = 0  # octets of content that ended no line since the idle timer moved
+        self._idle = IdleClock(loop, host.idle_timeout_s, self._on_idle)
         self._arrived = asyncio.Event()  # set when bytes come (or the connection ends)
         self._burst = 0  # commands run back to back without waiting for the client
         self._closing = False
@@ -162,7 +159,7 @@ class _Connection(SMTP):
         )
 
     def _reset_timeout(self, duration: float | None = None) -> None:
-        # aiosmtpd moves its own idle timer on every command; ours (see _restart_idle_timer)
+        # aiosmtpd moves its own idle timer on every command; ours (the IdleClock)
         # does the job, so its backstop is armed once, at the start, and left alone.
         if self._timeout_handle is None:
             super()._reset_timeout(duration)
@@ -182,25 +179,17 @@ class _Connection(SMTP):
             # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
             # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
             discarded = len(self._inbound.clear())
-            self._tell(events.TLSStarted(*_tls_facts(transport), discarded=discarded))
+            self._tell(handshake_finished(transport, discarded))
             return
         peer = transport.get_extra_info("peername") or ("", 0)
         self._session = self._host.open_session(self._listener, (peer[0], peer[1]))
         self._live.add(self)
         if self._listener.implicit_tls:
-            self._tell(events.TLSStarted(*_tls_facts(transport)))
-        self._restart_idle_timer()
+            self._tell(handshake_finished(transport))
+        self._idle.restart()
 
     def data_received(self, data: bytes) -> None:
-        # Idle means no progress, as Gmail's "without a command": bytes that finish no line
-        # do not count, or a client dripping one byte at a time would be held for ever; in a
-        # message, a long line counts once a bulk of it has come.
-        if b"\n" in data:
-            self._restart_idle_timer()
-        elif self._reading_content:
-            self._unlined += len(data)
-            if self._unlined >= _BULK_PROGRESS_OCTETS:
-                self._restart_idle_timer()
+        self._idle.heard(data)
         self._arrived.set()
         self._inbound.feed(data)
         super().data_received(data)
@@ -216,8 +205,7 @@ class _Connection(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         self._closing = True
         self._arrived.set()
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        self._idle.stop()
         super().connection_lost(error)
         self._live.discard(self)
         if not self.lost.done():
@@ -389,7 +377,7 @@ class _Connection(SMTP):
 
     async def _read_message(self, size_limit: int, drop_after: int | None) -> list[actions.Action]:
         await self._replies.flush()
-        self._reading_content = True
+        self._idle.in_content = True
         try:
             content = await read_data(
                 self._reader,
@@ -400,7 +388,7 @@ class _Connection(SMTP):
                 more=self._more,
             )
         finally:
-            self._reading_content = False
+            self._idle.in_content = False
         if isinstance(content, Lost):
             return self._tell(events.MessageLost(by_fault=content.by_fault))
         return self._tell(events.MessageReceived(content, more_waiting=bool(self._inbound)))
@@ -408,11 +396,11 @@ class _Connection(SMTP):
     async def _read_chunk(self, size: int, keep: bool) -> list[actions.Action]:
         await self._replies.flush()
         report = self._client_data if self._records_lines else None
-        self._reading_content = True
+        self._idle.in_content = True
         try:
             chunk = await read_chunk(self._reader, self._inbound, size, keep=keep, report=report)
         finally:
-            self._reading_content = False
+            self._idle.in_content = False
         if isinstance(chunk, Lost):
             return []
         return self._tell(events.ChunkReceived(chunk))
@@ -440,12 +428,7 @@ class _Connection(SMTP):
     # ------------------------------------------------------------------ idleness
 
     def _on_idle(self) -> None:
-        self._idle_timer = None
         if self._closing or self.transport is None:
-            return
-        left = self._last_heard + self._host.idle_timeout_s - self.loop.time()
-        if left > 0:
-            self._idle_timer = self.loop.call_later(left, self._on_idle)
             return
         # From a timer, not the command loop (which may be waiting for the client): the
         # session's reply is handed to the transport at once, then the connection closes.
@@ -454,23 +437,6 @@ class _Connection(SMTP):
                 self._replies.write_now(action.plan.data)
             elif isinstance(action, actions.CloseConnection):
                 self.close(reset=action.reset)
-
-    def _restart_idle_timer(self) -> None:
-        # One timer per connection, moved forward lazily: each arrival only notes the time,
-        # and the timer, when it fires early, sets itself again for the time left.
-        self._last_heard = self.loop.time()
-        self._unlined = 0
-        if self._idle_timer is None and not self._closing:
-            self._idle_timer = self.loop.call_later(self._host.idle_timeout_s, self._on_idle)
-
-
-def _tls_facts(transport: asyncio.BaseTransport) -> tuple[str | None, str | None]:
-    """The TLS version and cipher of a connection, or Nones."""
-    ssl_object = transport.get_extra_info("ssl_object")
-    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
-        return None, None
-    cipher = ssl_object.cipher()
-    return ssl_object.version(), cipher[0] if cipher else None
 
 
 _VERB_METHODS = sorted(name for name in vars(_Connection) if name.startswith("smtp_"))

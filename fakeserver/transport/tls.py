@@ -12,12 +12,14 @@ half-written key and no other user can read one.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import json
 import os
 import ssl
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from fakeserver.errors import CertificateError
 from fakeserver.scripting.faults import HandshakePlan
+from fakeserver.session.events import TLSStarted
 
 __all__ = [
     "SERVER_NAMES",
@@ -34,6 +37,7 @@ __all__ = [
     "default_certificates",
     "fault_context",
     "generate",
+    "handshake_finished",
     "load_or_create",
     "server_context",
     "write",
@@ -198,7 +202,30 @@ FAULT_NAME = "mail.example.net"
 """The only name on the ``wrong_name`` fault's certificate."""
 
 
-@functools.lru_cache(maxsize=16)
+_FAULT_KINDS: weakref.WeakKeyDictionary[ssl.SSLContext, str] = weakref.WeakKeyDictionary()
+"""The kind of bad certificate each :func:`fault_context` presents."""
+
+
+def handshake_finished(transport: asyncio.BaseTransport, discarded: int = 0) -> TLSStarted:
+    """What a session is told of a finished handshake: version, cipher, and the kind of bad
+    certificate a fault presented (its context was swapped for a :func:`fault_context`).
+
+    Args:
+        transport: the connection, now under TLS.
+        discarded: octets of clear text thrown away after STARTTLS.
+    """
+    ssl_object = transport.get_extra_info("ssl_object")
+    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
+        return TLSStarted(None, None, discarded)
+    cipher = ssl_object.cipher()
+    return TLSStarted(
+        ssl_object.version(),
+        cipher[0] if cipher else None,
+        discarded,
+        _FAULT_KINDS.get(ssl_object.context),
+    )
+
+
 def fault_context(certificates: Certificates, kind: str) -> ssl.SSLContext:
     """A server context that presents a bad certificate, made once per bundle and kind.
 
@@ -208,6 +235,13 @@ def fault_context(certificates: Certificates, kind: str) -> ssl.SSLContext:
             for ``mail.example.net``) or ``"expired"`` (this CA, the right names, valid
             until yesterday).
     """
+    context = _fault_context(certificates, kind)
+    _FAULT_KINDS[context] = kind
+    return context
+
+
+@functools.lru_cache(maxsize=16)
+def _fault_context(certificates: Certificates, kind: str) -> ssl.SSLContext:
     if kind == "untrusted":
         return server_context(generate(certificates.server_names))
     if kind == "wrong_name":

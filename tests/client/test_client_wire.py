@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client import EnhancedStatus, RemoteProtocolError, Reply, ReplyKind
+from client import Capabilities, EnhancedStatus, RemoteProtocolError, Reply, ReplyKind
 from client.errors import LocalProtocolError
 from client.protocol import ReplyReader
 from client.protocol.wire import (
@@ -111,6 +111,19 @@ def test_enhanced_status_must_match_the_reply_class() -> None:
     (reply,) = parse_all(b"250 5.1.1 odd\r\n")
     assert reply.enhanced_status is None
     assert reply.message == "5.1.1 odd"
+
+
+def test_enhanced_status_digits_are_ascii() -> None:
+    # RFC 3463 §2: the status code is ASCII digits; \\d would read "5.\u0667.1" as 5.7.1.
+    (reply,) = parse_all("550 5.\u0667.1 odd\r\n".encode())
+    assert reply.enhanced_status is None
+
+
+def test_a_size_in_digits_that_are_not_ascii_is_no_limit() -> None:
+    (reply,) = parse_all("250-x\r\n250 SIZE \u0663\r\n".encode())
+    assert Capabilities.from_reply(reply).size_limit_octets is None
+    (reply,) = parse_all(b"250-x\r\n250 SIZE 3\r\n")
+    assert Capabilities.from_reply(reply).size_limit_octets == 3
 
 
 def test_a_ten_megabyte_line_stops_at_the_limit() -> None:

@@ -7,7 +7,6 @@ clients apart, with short timeouts, through the command line as CI would.
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -23,18 +22,8 @@ from fakeserver.experiments import (
     Outcome,
     RunResult,
 )
+from tests.experiments.clients import CLIENTS
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "clients"
-PYTHON = shlex.quote(sys.executable)
-ACCOUNT = "--user {user} --password-env SMTPRIG_PASSWORD --from {user} --to friend@example.org"
-WHERE = "--host {host} --port {port} --tls {tls} --cafile {cafile}"
-CLIENTS = {
-    "smtpclient": f"{PYTHON} -m client.cli send {WHERE} {ACCOUNT} --timeout {{timeout}} "
-    "--transcript {transcript} --quiet",
-    "smtplib": f"{PYTHON} {shlex.quote(str(EXAMPLES / 'smtplib_client.py'))} {WHERE} {ACCOUNT} "
-    "--timeout {timeout}",
-    "naive": f"{PYTHON} {shlex.quote(str(EXAMPLES / 'naive_seed_client.py'))} {WHERE} {ACCOUNT}",
-}
 MATRIX = """\
 [[case]]
 name = "drip-every-byte"

@@ -12,11 +12,12 @@ import pytest
 
 from fakeserver.errors import ConfigurationError
 from fakeserver.experiments.clientrun import error_line
-from fakeserver.experiments.matrix import Case, default_matrix, parse_matrix
+from fakeserver.experiments.exposure import Exposure
+from fakeserver.experiments.matrix import Case, default_matrix, load_matrix, parse_matrix
 from fakeserver.experiments.options import ClientCommand, ExperimentOptions
 from fakeserver.experiments.report import markdown_table, summary, to_html, to_json
 from fakeserver.experiments.results import Outcome, Report, RunResult, classify
-from fakeserver.personas.model import Listener
+from fakeserver.personas.model import Listener, Persona, Situation
 from fakeserver.scripting.faults import Reset, TLSCertificate
 from fakeserver.scripting.scenario import ScenarioError, parse_scenario
 from fakeserver.scripting.script import Step
@@ -43,6 +44,9 @@ PROMISED = {
     "expired-certificate",
     "aborted-handshake",
     "starttls-withheld",
+    # Cases that take TLS away for real (issue 16): a client must not go on in clear text.
+    "starttls-refused",
+    "starttls-stripped",
 }
 
 
@@ -58,6 +62,18 @@ def test_the_default_matrix_covers_the_promised_failure_points() -> None:
     assert cases["starttls-withheld"].listener is Listener.SUBMISSION
     assert cases["starttls-withheld"].tls == "starttls"
     assert cases["baseline"].tls == "implicit"
+    stripped = cases["starttls-stripped"]
+    assert isinstance(stripped.persona, Persona)
+    assert stripped.persona.behaviour.requires_tls is False  # the middlebox's server
+    assert b"AUTH LOGIN" in stripped.persona.render(Situation.EHLO_BEFORE_TLS, FIELDS)
+    assert b"STARTTLS" not in stripped.persona.render(Situation.EHLO_BEFORE_TLS, FIELDS)
+    assert [rule.steps for rule in stripped.scenario.rules] == [(Step.STARTTLS,)]
+    [refused] = cases["starttls-refused"].scenario.rules
+    assert refused.reply == "454 4.7.0 TLS not available due to temporary reason"
+    assert cases["starttls-refused"].persona == "gmail"
+
+
+FIELDS = {"session_id": "x", "client_ip": "127.0.0.1"}
 
 
 README = Path(__file__).parents[2].joinpath("README.md").read_text()
@@ -120,12 +136,28 @@ def test_a_matrix_file() -> None:
         ("[[case]]\nname = 'x'\n[[case]]\nname = 'x'\n", ", line 4: a second case named 'x'"),
         ("[[case]]\nname = 'x'\nlistener = 'plain'\n", ", line 3: unknown listener 'plain'; use"),
         ("[[case]]\nname = 'x'\nidle_timeout_s = -1\n", ", line 3: idle_timeout_s must be"),
+        ("[[case]]\nname = 'x'\npersona = 'hotmail'\n", ", line 3: persona 'hotmail': "),
+        ("[[case]]\nname = 'x'\npersona = 'none.toml'\n", ", line 3: persona 'none.toml': "),
+        ("[[case]]\nname = 'x'\npersona = 3\n", ", line 3: persona must be a persona's name"),
     ],
 )
 def test_a_bad_matrix_names_its_line(text: str, message: str) -> None:
     with pytest.raises(ScenarioError) as raised:
         parse_matrix(text)
     assert str(raised.value).startswith("<string>" + message)
+
+
+def test_a_case_persona_file_is_found_beside_the_matrix(tmp_path: Path) -> None:
+    (tmp_path / "open.toml").write_text(
+        'extends = "gmail"\n[persona]\nname = "open"\n[behaviour]\nrequires_tls = false\n'
+    )
+    (tmp_path / "matrix.toml").write_text(
+        '[[case]]\nname = "x"\npersona = "open.toml"\n[[case]]\nname = "y"\npersona = "gmail"\n'
+    )
+    opened, named = load_matrix(tmp_path / "matrix.toml")
+    assert isinstance(opened.persona, Persona)
+    assert (opened.persona.name, opened.persona.behaviour.requires_tls) == ("open", False)
+    assert named.persona == "gmail"
 
 
 @pytest.mark.parametrize(
@@ -206,7 +238,11 @@ def run(client: str, case: str, outcome: Outcome, directory: Path, **extra: obje
 def report(tmp_path: Path) -> Report:
     (tmp_path / "stderr.txt").write_text("<script>alert(1)</script>\n")
     (tmp_path / "server-1.txt").write_text("S: 220 <hello> & welcome\n")
-    cases = (Case("baseline", "No fault."), Case("lost-250", "A <reset> & no 250."))
+    cases = (
+        Case("baseline", "No fault."),
+        Case("lost-250", "A <reset> & no 250."),
+        Case("starttls-stripped", "TLS taken away."),
+    )
     clients = (ClientCommand("ours", "ours --port {port}"), ClientCommand("bad<b>", "x"))
     runs = (
         run("ours", "baseline", Outcome.DELIVERED_ONCE, tmp_path),
@@ -221,6 +257,14 @@ def report(tmp_path: Path) -> Report:
             message="<script>alert(1)</script>",
             notes=("server error: <x>",),
         ),
+        run("ours", "starttls-stripped", Outcome.FAILED_CLEARLY, tmp_path, exit_status=1),
+        run(
+            "bad<b>",
+            "starttls-stripped",
+            Outcome.INSECURE,
+            tmp_path,
+            exposed=(Exposure.CREDENTIALS, Exposure.MESSAGE),
+        ),
     )
     return Report(clients, cases, runs, ExperimentOptions(out_dir=tmp_path), 3.5)
 
@@ -231,11 +275,13 @@ def test_the_table_has_a_row_per_case_and_a_column_per_client(report: Report) ->
         "|---|---|---|\n"
         "| baseline | delivered once | **hung** (killed) (1 stored) |\n"
         "| lost-250 | failed, clear error (1 stored) | **delivered twice** |\n"
+        "| starttls-stripped | failed, clear error (1 stored) "
+        "| **password in clear, message in clear** (1 stored) |\n"
     )
     assert summary(report).splitlines() == [
-        "ours: 1 delivered once, 1 failed with a clear error",
-        "bad<b>: 1 delivered twice, 1 hung (killed)",
-        f"4 runs in 3.5 s; files in {report.options.out_dir}/",
+        "ours: 1 delivered once, 2 failed with a clear error",
+        "bad<b>: 1 delivered twice, 1 hung (killed), 1 insecure",
+        f"6 runs in 3.5 s; files in {report.options.out_dir}/",
     ]
 
 
@@ -246,8 +292,12 @@ def test_json_has_every_run(report: Report) -> None:
         ("bad<b>", "baseline", "hung"),
         ("ours", "lost-250", "failed_clearly"),
         ("bad<b>", "lost-250", "delivered_twice"),
+        ("ours", "starttls-stripped", "failed_clearly"),
+        ("bad<b>", "starttls-stripped", "insecure"),
     ]
     assert data["runs"][1]["killed"] is True
+    assert data["runs"][4]["exposed"] == []
+    assert data["runs"][5]["exposed"] == ["credentials", "message"]
     assert data["cases"][1] == {
         "name": "lost-250",
         "description": "A <reset> & no 250.",
@@ -267,3 +317,7 @@ def test_html_is_self_contained_and_escaped(report: Report) -> None:
     assert 'src="' not in page
     assert '<link rel="stylesheet"' not in page
     assert '<td class="delivered_twice">' in page
+    # An insecure run is a failure: its own colour, and what it exposed in its details.
+    assert '<td class="insecure"><a href="#run-bad&lt;b&gt;-starttls-stripped">' in page
+    assert "td.insecure { background: #f4b6b4" in page
+    assert "<li><b>password in clear</b> (judged from the fake's transcripts)</li>" in page

@@ -99,6 +99,7 @@ SUBPACKAGES = {
         "ClientCommand",
         "Experiment",
         "ExperimentOptions",
+        "Exposure",
         "Outcome",
         "Report",
         "RunResult",

@@ -106,6 +106,8 @@ def test_a_taken_port_exits_2_and_says_what_to_change(tmp_path: Path) -> None:
         (["--needs-app-password", "nobody@gmail.com"], "name a USER from --account"),
         (["--persona", "hotmail"], "no shipped persona has that name"),
         (["--idle-timeout", "0"], "must be a positive number of seconds"),
+        # int() would read these Arabic-Indic digits as port 8025.
+        (["--http", "127.0.0.1:\u0668\u0660\u0662\u0665"], "expected HOST:PORT"),
     ],
 )
 def test_bad_options_exit_2_with_advice(tmp_path: Path, arguments: list[str], message: str) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fakeserver.errors import PersonaError
-from fakeserver.personas.loader import load_persona
-from fakeserver.personas.model import FIELDS, Situation
+from fakeserver.personas.loader import load_persona, shipped_personas
+from fakeserver.personas.model import FIELDS, ReplyTemplate, Situation, render_lines
 
 PERSONA = load_persona()
 GMAIL_TOML = Path(__file__).parents[2] / "fakeserver" / "personas" / "gmail.toml"
@@ -59,6 +59,68 @@ def test_text_is_wrapped_at_70_columns(situation: Situation) -> None:
         }:
             continue  # capability lines and base64 are not prose
         assert len(text) <= 70 or text.startswith(" https://"), line
+
+
+ECHOED = [
+    pytest.param(name, situation, field, id=f"{name}-{situation}-{field}")
+    for name in shipped_personas()
+    for situation, template in load_persona(name).replies.items()
+    for field in ("address", "argument")  # the fields that hold what a client sent
+    if any(f"{{{field}}}" in paragraph for paragraph in template.paragraphs)
+]
+# What a client can make a field: a word as long as a 1000-octet command line leaves room for,
+# in ASCII, in two-octet characters, and after a space (HELO's argument has one by definition).
+LONG_VALUES = ["x" * 990, "é" * 495, "a b" + "c" * 987]
+
+
+def test_the_replies_that_echo_a_field_are_all_checked() -> None:
+    situations = {param.values[1] for param in ECHOED}
+    assert {Situation.HELO_INVALID, Situation.SENDER_INVALID, Situation.RECIPIENT_INVALID} <= (
+        situations
+    )
+
+
+@pytest.mark.parametrize("value", LONG_VALUES, ids=["ascii", "two-octet", "with-a-space"])
+@pytest.mark.parametrize(("name", "situation", "field"), ECHOED)
+def test_an_echoed_field_is_cut_so_no_line_passes_512_octets(
+    name: str, situation: Situation, field: str, value: str
+) -> None:
+    # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets, code and CRLF included.
+    persona = load_persona(name)
+    rendered = persona.render(situation, SAMPLE_FIELDS | {field: value})
+    lines = rendered.splitlines(keepends=True)
+    assert all(REPLY_LINE.fullmatch(line) for line in lines), rendered
+    assert max(len(line) for line in lines) <= 512
+    long_word = value.split()[-1]
+    assert long_word.encode() not in rendered  # cut...
+    assert long_word[:200].encode() in rendered  # ...yet what fits is still shown
+    assert re.search(rb"(?:x|\xc3\xa9|c)\.\.\.", rendered), "a cut field ends in '...'"
+    if persona.replies[situation].tagged:  # the persona's own words stay whole
+        assert rendered.endswith(b" ffacd0b85a97d-3b778f047afsm2210013f8f.39 - gsmtp\r\n")
+
+
+@pytest.mark.parametrize("situation", list(Situation))
+@pytest.mark.parametrize("field", sorted(FIELDS - {"hostname", "size_limit"}))
+def test_no_reply_passes_512_octets_whatever_a_field_holds(
+    situation: Situation, field: str
+) -> None:
+    rendered = PERSONA.render(situation, SAMPLE_FIELDS | {field: "y" * 990})
+    assert max(len(line) for line in rendered.splitlines(keepends=True)) <= 512
+
+
+def test_a_scripted_reply_whose_own_word_is_too_long_is_cut_at_the_limit() -> None:
+    template = ReplyTemplate(550, "5.7.1", ("z" * 600,), True, False, "scripted")
+    rendered = render_lines(PERSONA, template, SAMPLE_FIELDS)
+    [line] = rendered.splitlines(keepends=True)
+    assert len(line) == 512
+    assert line.startswith(b"550 5.7.1 zzz")
+    assert line.endswith(b"\r\n")
+
+
+def test_a_persona_line_past_512_octets_is_refused(tmp_path: Path) -> None:
+    variant = write_variant(tmp_path, 'lines = ["Flushed"]', f'lines = [" {"w" * 520}"]')
+    with pytest.raises(PersonaError, match=re.escape("past the 512 of RFC 5321 §4.5.3.1.5")):
+        load_persona(variant)
 
 
 def test_every_reply_cites_its_evidence() -> None:

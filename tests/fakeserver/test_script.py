@@ -31,7 +31,11 @@ def connect(gmail: FakeGmail) -> smtplib.SMTP_SSL:
         (lambda script: script.on("rcpt", times=1, nth=1), "times= or nth=, not both"),
         (lambda script: script.on("rcpt", nth=0), "nth counts from 1"),
         (lambda script: script.on("rcpt").reply("rate limited please"), "not a situation name"),
+        # RFC 5321 §4.2: a reply code is three ASCII digits.
+        (lambda script: script.on("rcpt").reply("4\u0665\u0661 later"), "not a situation name"),
         (lambda script: script.on("rcpt").reply(550), "a code needs text"),
+        (lambda script: script.on("rcpt").reply(550, "5.\u0667.1", "x"), "an RFC 3463 code"),
+        (lambda script: script.on("rcpt").reply(550, "5.1", "x"), "an RFC 3463 code"),
         (lambda script: script.on("rcpt").replies(), "give at least one reply"),
     ],
 )

@@ -7,6 +7,7 @@ Everything talks to 127.0.0.1 over real sockets; the fake runs in-process with
 
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
 import urllib.error
@@ -128,3 +129,37 @@ def send(
     with smtplib.SMTP_SSL(*(port or gmail.smtps), context=gmail.client_context()) as smtp:
         smtp.login(user, password or right)
         smtp.send_message(message, to_addrs=recipients or [str(message["To"])])
+
+
+class EventStream:
+    """Reads Server-Sent Events from a real HTTP connection, each read bounded."""
+
+    def __init__(self, response: http.client.HTTPResponse) -> None:
+        self.response = response
+
+    def next(self) -> dict[str, Any]:
+        """The next event: ``{"id", "event", "data"}``; comments and ``retry`` are skipped."""
+        fields: dict[str, Any] = {}
+        while True:
+            line = self.response.readline().decode().rstrip("\n")
+            if line == "" and "event" in fields:
+                fields["data"] = json.loads(fields["data"])
+                return fields
+            if line.startswith(("id: ", "event: ", "data: ")):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+
+
+@contextmanager
+def events(api: Api, path: str = "/api/v1/events", **headers: str) -> Iterator[EventStream]:
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "text/event-stream"
+        assert response.readline() == b"retry: 1000\n"
+        yield EventStream(response)
+    finally:
+        connection.close()

@@ -5,15 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import smtplib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from fakeserver.http.events import RING_SIZE
 from fakeserver.server.fake import FakeGmail
-from tests.http.httpkit import TIMEOUT_S, Api, mail, send
+from tests.http.httpkit import TIMEOUT_S, Api, events, mail, send
 
 Fake = tuple[FakeGmail, Api]
 
@@ -115,40 +113,6 @@ def test_a_bad_sandbox_request_is_refused_before_any_port_is_bound(
     assert api.get("/api/v1/sandboxes").json["items"] == []
 
 
-class EventStream:
-    """Reads Server-Sent Events from a real HTTP connection, each read bounded."""
-
-    def __init__(self, response: http.client.HTTPResponse) -> None:
-        self.response = response
-
-    def next(self) -> dict[str, Any]:
-        """The next event: ``{"id", "event", "data"}``; comments and ``retry`` are skipped."""
-        fields: dict[str, Any] = {}
-        while True:
-            line = self.response.readline().decode().rstrip("\n")
-            if line == "" and "event" in fields:
-                fields["data"] = json.loads(fields["data"])
-                return fields
-            if line.startswith(("id: ", "event: ", "data: ")):
-                name, _, value = line.partition(": ")
-                fields[name] = value
-
-
-@contextmanager
-def events(api: Api, path: str = "/api/v1/events", **headers: str) -> Iterator[EventStream]:
-    host, port = api.url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT_S)
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        assert response.status == 200
-        assert response.headers["Content-Type"] == "text/event-stream"
-        assert response.readline() == b"retry: 1000\n"
-        yield EventStream(response)
-    finally:
-        connection.close()
-
-
 def test_the_stream_tells_of_sessions_messages_faults_and_script_changes(fake: Fake) -> None:
     gmail, api = fake
     with events(api) as stream:
@@ -209,3 +173,18 @@ def test_an_id_from_another_server_is_a_gap_too(fake: Fake) -> None:
         gap = stream.next()
 
     assert (gap["event"], gap["data"]["after"]) == ("gap", 999)
+
+
+def test_a_last_event_id_in_digits_that_are_not_ascii_is_refused(fake: Fake) -> None:
+    _, api = fake
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+    try:
+        connection.putrequest("GET", "/api/v1/events")
+        connection.putheader("Last-Event-ID", "\u0663".encode())  # an Arabic-Indic 3, in UTF-8
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 400
+        assert json.loads(response.read())["field"] == "Last-Event-ID"
+    finally:
+        connection.close()

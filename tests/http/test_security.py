@@ -18,8 +18,7 @@ from fakeserver.errors import ConfigurationError
 from fakeserver.http import HttpOptions
 from fakeserver.http.serving import http_options
 from fakeserver.server.fake import FakeGmail
-from tests.http.httpkit import Api, mail, send, served
-from tests.http.test_sandboxes_and_events import events
+from tests.http.httpkit import Api, events, mail, send, served
 
 Fake = tuple[FakeGmail, Api]
 TOKEN = "0123456789abcdef-test-token"

@@ -286,11 +286,15 @@ def test_someone_elses_credentials_get_535(sends: bytes, replies: list[str]) -> 
 
 
 def test_an_authorization_identity_does_not_make_you_someone_else() -> None:
-    # RFC 4616 §2: PLAIN's authzid asks to act as another user; Gmail ignores it, so Alice's
-    # password with "bob" as authzid logs in Alice, and her mail is hers.
+    # RFC 4616 §2: PLAIN's authzid asks to act as another user, which a Gmail account may not
+    # (Google documents a refusal, replies.md §13): Alice's password with "bob" as authzid is
+    # a failed login; her own login then works, and her mail is hers.
     with FakeGmail(ServerOptions(accounts=[ALICE, BOB], seed=8)) as gmail:
         with open_at(gmail, Stage.EHLO) as raw:
             blob = _b64(b"bob@example.com\0alice@gmail.com\0alice-app-password")
+            expect(raw.command(b"AUTH PLAIN " + blob + b"\r\n"), r"535-5\.7\.8 Username")
+            expect(raw.command("MAIL FROM:<bob@example.com>"), r"530-5\.7\.0 Authentication")
+            blob = _b64(b"alice@gmail.com\0alice@gmail.com\0alice-app-password")
             expect(raw.command(b"AUTH PLAIN " + blob + b"\r\n"), r"235 2\.7\.0 Accepted")
             blob = _b64(b"\0bob@example.com\0bob-app-password")
             expect(raw.command(b"AUTH PLAIN " + blob + b"\r\n"), r"503-5\.5\.1 ")

@@ -183,6 +183,32 @@ def test_wrong_password_gets_535_and_the_session_continues() -> None:
     )
 
 
+@pytest.mark.parametrize("authorization", ["tester@gmail.com", "tester", "TESTER@GMAIL.COM"])
+def test_auth_plain_may_name_its_own_account_as_the_authorization_identity(
+    authorization: str,
+) -> None:
+    bench = Bench()
+    bench.say("EHLO x")
+    blob = b64(f"{authorization}\0tester@gmail.com\0app-password")
+    assert bench.say(f"AUTH PLAIN {blob}") == "235 2.7.0 Accepted\r\n"
+    assert bench.session.user == "tester@gmail.com"
+
+
+@pytest.mark.parametrize("authorization", ["twostep@gmail.com", "boss@example.org"])
+def test_auth_plain_acting_as_another_user_is_refused(authorization: str) -> None:
+    # RFC 4616 §2: the server checks that the login may act as the authzid; a Gmail account
+    # acts only as itself (replies.md §13 [DOC] documents a refusal).
+    bench = Bench()
+    bench.say("EHLO x")
+    blob = b64(f"{authorization}\0tester@gmail.com\0app-password")
+    assert bench.say(f"AUTH PLAIN {blob}").startswith(
+        "535-5.7.8 Username and Password not accepted."
+    )
+    assert bench.session.user is None
+    assert bench.session.dialogue.auth.failures == 1
+    assert bench.say("MAIL FROM:<a@b.example>").startswith("530-5.7.0 Authentication")
+
+
 def test_account_with_two_step_verification_needs_an_app_password() -> None:
     bench = Bench()
     bench.say("EHLO x")
@@ -325,6 +351,20 @@ def test_mail_from_accepted(line: str) -> None:
         ("MAIL FROM:<tester@gmail.com> BODY=BINARYMIME", "555-5.5.2 Syntax error"),
         ("MAIL FROM:<tester@gmail.com> SIZE=big", "555-5.5.2 Syntax error"),
         ("MAIL FROM:<tester@gmail.com> SIZE=35882578", "552-5.3.4 Your message exceeded Google"),
+        # RFC 1870 §3: SIZE is ASCII digits; int() would read these Arabic-Indic ones as 36e6.
+        ("MAIL FROM:<tester@gmail.com> SIZE=\u0663\u0666" + "\u0660" * 6, "555-5.5.2 Syntax"),
+        ("MAIL FROM:<tester@gmail.com> SIZE=\uff11", "555-5.5.2 Syntax"),  # a fullwidth 1
+        ("MAIL FROM:<tester@gmail.com> AUTH=a\x00b", "555-5.5.2 Syntax"),
+        # replies.md §8 [V1]: Gmail's 553 5.1.7 to this very address.
+        (
+            "MAIL FROM:<(any@instagram.com>",
+            "553-5.1.7 The sender address <(any@instagram.com> is not a valid RFC 5321\r\n",
+        ),
+        ("MAIL FROM:<www-data>", "553-5.1.7 The sender address <www-data> is not a valid"),
+        ("MAIL FROM:<a\x00b@example.org>", "553-5.1.7 The sender address <a?b@example.org> "),
+        ("MAIL FROM:<a\rb@example.org>", "553-5.1.7 The sender address <a?b@example.org> "),
+        # A byte that is not UTF-8, as the adapter decodes it (surrogateescape).
+        ("MAIL FROM:<j\udcf6rg@example.org>", "553-5.1.7 The sender address <j?rg@example.org>"),
     ],
 )
 def test_mail_from_refused(line: str, start: str) -> None:
@@ -356,6 +396,9 @@ def test_rcpt_rules() -> None:
         "553-5.1.3 For more information, go to\r\n"
     )
     assert bench.say("RCPT TO:<x@.com>").startswith("553-5.1.3")
+    # RFC 5321 §4.1.2, RFC 6531 §3.3: no control character, and UTF-8 only.
+    for bad in ("a\x00b@example.org", "a\rb@example.org", "j\udcf6rg@example.org"):
+        assert bench.say(f"RCPT TO:<{bad}>").startswith("553-5.1.3 The recipient address <")
     assert bench.say("rcpt to: <nobody@example.org>") == f"250 2.1.5 OK{TAG}"
     assert bench.say("RCPT TO: <youremailaddress@localhost>") == f"250 2.1.5 OK{TAG}"
 
@@ -456,6 +499,16 @@ def test_bdat_before_tls_is_read_and_refused_with_the_tls_gate() -> None:
     assert bench.say("BDAT 3 LAST") == ""
     assert bench.reading == actions.ReadChunk(3, keep=False)
     assert bench.chunk(None).startswith("530-5.7.0 Must issue a STARTTLS command first.")
+
+
+@pytest.mark.parametrize("size", ["\u0663", "\uff13", "\u09e9"])  # 3 in three scripts
+def test_bdat_size_in_digits_that_are_not_ascii_is_no_size(size: str) -> None:
+    # RFC 3030 §2: chunk-size is 1*DIGIT, and DIGIT is ASCII (RFC 5234 B.1).
+    bench = Bench().in_transaction()
+    assert bench.say(f"BDAT {size} LAST").startswith("555-5.5.2")
+    assert bench.reading is None
+    assert bench.closed is not None
+    assert bench.journal.messages == []
 
 
 def test_bdat_without_a_size_closes() -> None:

@@ -94,6 +94,8 @@ def check_lines(lines: Iterable[bytes]) -> None:
     codes = set()
     for line in lines:
         assert _REPLY_LINE.fullmatch(line), f"not an SMTP reply line: {line[:120]!r}"
+        # RFC 5321 §4.5.3.1.5: a reply line, code and CRLF included, is 512 octets at most.
+        assert len(line) <= 512, f"a reply line of {len(line)} octets: {line[:120]!r}..."
         codes.add(line[:3])
         for leak in _LEAKS:
             assert leak not in line, f"{leak!r} on the wire: {line[:120]!r}"
