@@ -2,11 +2,12 @@
 
 ``compare`` walks the expected and the actual lines with ``client.transcript.normalise.advance``
 (``check_line``, and the multi-line placeholders ``MESSAGE``, ``NO_REPLY``, ``UNPRINTED_REPLY``),
-and returns the first ``Mismatch``, or None; ``assert_match`` raises it as a ``TranscriptMismatch``, an ``AssertionError``. A mismatch names the failed matcher
-(those of ``check_line``, ``end`` when one side ended first, or ``message``), shows both lines as a
-transcript writes them, the compared texts after normalising, and the first differing column. AUTH
-secrets in the lines it shows are redacted as ``client.transcript.write`` would, so a failing test
-never prints one.
+and returns the first ``Mismatch``, or None; ``assert_match`` raises it as a
+``TranscriptMismatch``, an ``AssertionError``. A mismatch names the failed matcher (those of
+``check_line``, ``end`` when one side ended first, or ``message``), shows both lines as a
+transcript writes them, the compared texts after normalising, and the first differing column.
+AUTH secrets in the lines it shows are redacted as ``client.transcript.write`` would, so a
+failing test never prints one.
 
 A message (the client lines from a ``354`` reply to the final ``.``) is compared as a whole at the
 level ``matching`` asks for (``client.transcript.matching``): at ``structure`` and ``headers`` by
