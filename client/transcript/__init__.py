@@ -14,6 +14,9 @@ from client.transcript.compare import (
     assert_match,
     compare,
 )
+from client.transcript.filters import drop_headers, filter_messages
+from client.transcript.matching import Matching, MatchLevel
+from client.transcript.message import MessageDifference, compare_messages
 from client.transcript.model import Comment, Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import NORMALISERS, Normaliser, Placeholder, normalise
 from client.transcript.recorder import Recorder
@@ -40,6 +43,9 @@ __all__ = [
     "Entry",
     "Event",
     "Line",
+    "MatchLevel",
+    "Matching",
+    "MessageDifference",
     "Mismatch",
     "Normaliser",
     "Placeholder",
@@ -51,7 +57,10 @@ __all__ = [
     "TranscriptMismatch",
     "assert_match",
     "compare",
+    "compare_messages",
+    "drop_headers",
     "dump",
+    "filter_messages",
     "format_line",
     "load",
     "normalise",
