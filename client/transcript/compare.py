@@ -300,7 +300,7 @@ def _message_mismatch(
         expected=expected.shown,
         actual=actual.shown,
         matcher="message",
-        reason=f"the message differs: {difference.summary}",
+        reason=difference.summary,
         expected_text=difference.expected,
         actual_text=difference.actual,
         file_line=expected.number,

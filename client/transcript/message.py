@@ -67,8 +67,9 @@ class MessageDifference:
         what: what differs in it, e.g. ``header Subject``, ``line 3 of the decoded body``.
         expected: the transcript's version, masked; None if it has nothing there.
         actual: the version sent, masked; None if it has nothing there.
-        summary: one sentence, e.g. ``part 1.2 (text/html): line 3 of the decoded body
-            differs`` or ``the message: header X-Campaign is missing``.
+        summary: one sentence, e.g. ``in part 1.2 (text/html), line 3 of the decoded body
+            differs``, ``in the message, header X-Campaign is missing`` or ``the MIME tree
+            differs: part 2 (application/pdf) is missing``.
         details: more lines for people (both MIME trees, where binary content first differs).
     """
 
@@ -87,7 +88,7 @@ def _difference(
     where: str, what: str, expected: str | None, actual: str | None, *details: str
 ) -> MessageDifference:
     verdict = "was not expected" if expected is None else "is missing" if actual is None else ""
-    summary = f"{where}: {what} {verdict or 'differs'}"
+    summary = f"in {where}, {what} {verdict or 'differs'}"
     return MessageDifference(where, what, expected, actual, summary, details)
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "client_ip",
     "date",
     "ehlo_name",
+    "mail_size",
     "message_id",
     "normalise",
     "placeholder",
@@ -75,6 +76,8 @@ _MESSAGE_ID = re.compile(r"(Message-ID:[ \t]*)\S.*", re.IGNORECASE | re.DOTALL)
 _DATE = re.compile(r"(Date:[ \t]*)\S.*", re.IGNORECASE | re.DOTALL)
 # RFC 4954 §4: AUTH mechanism initial-response.
 _AUTH = re.compile(r"(AUTH +\S+ +)\S.*", re.IGNORECASE | re.DOTALL)
+# RFC 1870 §6: MAIL FROM:<path> SIZE=<digits>, among the other mail parameters.
+_MAIL_SIZE = re.compile(r"(MAIL +FROM:.*? SIZE=)[0-9]+(?=\s|$)", re.IGNORECASE | re.DOTALL)
 
 
 def _keep_head(pattern: re.Pattern[str], text: str, token: str) -> str:
@@ -132,6 +135,14 @@ def auth_payload(direction: Direction, text: str) -> str:
     return _keep_head(_AUTH, text, "<redacted>")
 
 
+def mail_size(direction: Direction, text: str) -> str:
+    """Replace the ``SIZE=`` of ``MAIL FROM`` by ``<size>``: the client's estimate of the
+    message's size, which changes with every run's dates, ids and MIME boundaries."""
+    if direction is not Direction.CLIENT:
+        return text
+    return _MAIL_SIZE.sub(r"\g<1><size>", text, count=1)
+
+
 NORMALISERS: Mapping[str, Normaliser] = MappingProxyType(
     {
         "session_id": session_id,
@@ -141,6 +152,7 @@ NORMALISERS: Mapping[str, Normaliser] = MappingProxyType(
         "message_id": message_id,
         "date": date,
         "auth_payload": auth_payload,
+        "mail_size": mail_size,
     }
 )
 
