@@ -20,8 +20,8 @@ masks (``client.transcript.matching``) apply to every value, tree entry and body
 
 ``message_bytes`` turns a transcript's message lines back into the message (RFC 5321 §4.5.2:
 without the final ``.`` and with the transparency dots removed). Parsing never raises: the
-``email`` package records what it cannot read as defects and goes on; a header whose value it
-cannot parse is compared as written.
+``email`` package records what it cannot read as defects and goes on; a header value it finds
+malformed is compared as written, unfolded.
 """
 
 from __future__ import annotations
@@ -247,11 +247,15 @@ def _headers(part: EmailMessage, matching: Matching) -> list[tuple[str, str]]:
 
 
 def _header_text(part: EmailMessage, name: str, raw: str) -> str:
-    """The value decoded (RFC 2047) and unfolded, or as written if it cannot be parsed."""
+    """The value decoded (RFC 2047) and unfolded; as written (unfolded) if the email package
+    finds it malformed, since its reading of a malformed value can drop what differs."""
     try:
-        return str(part.policy.header_fetch_parse(name, raw))
-    except Exception:  # a malformed value the email package chokes on is compared as written
-        return _FOLD.sub(" ", raw).strip()
+        parsed = part.policy.header_fetch_parse(name, raw)
+        if not getattr(parsed, "defects", ()):
+            return str(parsed)
+    except Exception:  # a value the email package chokes on is compared as written
+        pass
+    return _FOLD.sub(" ", raw).strip()
 
 
 def _volatile_masked(name: str, value: str) -> str:
@@ -301,13 +305,16 @@ def _content_difference(
     want_bytes, got_bytes = _decoded(expected), _decoded(actual)
     if expected.get_content_maintype() != "text":
         return _binary_difference(where, want_bytes, got_bytes)
-    mine = [matching.mask(line) for line in _text_lines(expected, want_bytes)]
-    theirs = [matching.mask(line) for line in _text_lines(actual, got_bytes)]
+    mine, mine_ends = _text_lines(expected, want_bytes)
+    theirs, theirs_ends = _text_lines(actual, got_bytes)
     for index in range(max(len(mine), len(theirs))):
-        want = mine[index] if index < len(mine) else None
-        got = theirs[index] if index < len(theirs) else None
+        want = matching.mask(mine[index]) if index < len(mine) else None
+        got = matching.mask(theirs[index]) if index < len(theirs) else None
         if want != got:
             return _difference(where, f"line {index + 1} of the decoded body", want, got)
+    if mine_ends != theirs_ends:
+        endings = ("a line break" if ends else "no line break" for ends in (mine_ends, theirs_ends))
+        return _difference(where, "the end of the decoded body", *endings)
     return None
 
 
@@ -317,13 +324,16 @@ def _decoded(part: EmailMessage) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _text_lines(part: EmailMessage, content: bytes) -> list[str]:
+def _text_lines(part: EmailMessage, content: bytes) -> tuple[list[str], bool]:
+    """The decoded text's lines, and whether the last one ends with a line break."""
     charset = part.get_content_charset() or "us-ascii"
     try:
         text = content.decode(charset, "replace")
     except LookupError:  # a charset Python does not know: compare what UTF-8 makes of it
         text = content.decode("utf-8", "replace")
-    return _LINE_BREAK.split(text)
+    lines = _LINE_BREAK.split(text)
+    ends_with_break = len(lines) > 1 and lines[-1] == ""
+    return (lines[:-1] if ends_with_break else lines), ends_with_break
 
 
 def _binary_difference(where: str, expected: bytes, actual: bytes) -> MessageDifference | None:
