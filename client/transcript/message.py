@@ -146,36 +146,40 @@ def _tree_difference(
     gotten: list[tuple[str, EmailMessage]],
     matching: Matching,
 ) -> MessageDifference | None:
+    """The first part whose place in the tree differs; named as a missing or an extra part
+    when that is all that changed (an attachment left out moves every part after it)."""
     mine = [_outline(part, matching) for _, part in wanted]
     theirs = [_outline(part, matching) for _, part in gotten]
-    for index in range(max(len(mine), len(theirs))):
-        want = mine[index] if index < len(mine) else None
-        got = theirs[index] if index < len(theirs) else None
-        if want == got:
-            continue
-        missing = _leaves_only_in(wanted, mine, theirs)
-        extra = _leaves_only_in(gotten, theirs, mine)
-        if missing and not extra:
-            path, part, want = missing[0]
-            got, verdict = None, "is missing"
-        elif extra and not missing:
-            path, part, got = extra[0]
-            want, verdict = None, "was not expected"
-        else:
-            path, part = (wanted if want is not None else gotten)[index]
-            verdict = ""
+    if mine == theirs:
+        return None
+    details = (
+        "expected MIME tree:",
+        *_tree(wanted, mine),
+        "actual MIME tree:",
+        *_tree(gotten, theirs),
+    )
+    missing = _leaves_only_in(wanted, mine, theirs)
+    extra = _leaves_only_in(gotten, theirs, mine)
+    if missing and not extra:
+        path, part, outline = missing[0]
         where = _where(path, part)
-        summary = f"the MIME tree differs: {where} {verdict}" if verdict else ""
-        details = (
-            "expected MIME tree:",
-            *_tree(wanted, mine),
-            "actual MIME tree:",
-            *_tree(gotten, theirs),
-        )
-        return MessageDifference(
-            where, "the part", want, got, summary or f"the MIME tree differs at {where}", details
-        )
-    return None
+        summary = f"the MIME tree differs: {where} is missing"
+        return MessageDifference(where, "the part", outline, None, summary, details)
+    if extra and not missing:
+        path, part, outline = extra[0]
+        where = _where(path, part)
+        summary = f"the MIME tree differs: {where} was not expected"
+        return MessageDifference(where, "the part", None, outline, summary, details)
+    pairs = zip(mine, theirs, strict=False)
+    index = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(mine), len(theirs)))
+    want, got = _at(mine, index), _at(theirs, index)
+    where = _where(*(wanted[index] if want is not None else gotten[index]))
+    summary = f"the MIME tree differs at {where}"
+    return MessageDifference(where, "the part", want, got, summary, details)
+
+
+def _at(rows: list[str], index: int) -> str | None:
+    return rows[index] if index < len(rows) else None
 
 
 def _leaves_only_in(

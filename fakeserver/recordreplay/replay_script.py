@@ -118,7 +118,9 @@ class ReplayScript:
         self.matching = matching or Matching()
         # For failures that are not about a line: where the conversation got to, found
         # without parsing any message.
-        self._unparsed = Matching(MatchLevel.ENVELOPE, masks=self.matching.masks)
+        self._unparsed = self.matching
+        if self.matching.level.parses:
+            self._unparsed = Matching(MatchLevel.ENVELOPE, masks=self.matching.masks)
         self._lines = transcript.lines
         # Where each line is among the entries; the end as one more.
         self._entry_of = [

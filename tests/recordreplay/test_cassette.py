@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fakeserver.errors import ConfigurationError
 from fakeserver.recordreplay.cassette import Cassette
 
 pytest_plugins = ["pytester"]
@@ -211,4 +212,12 @@ def test_a_multipart_message_replays_with_the_tests_matching(pytester: pytest.Py
             "*expected: Your invoice",
             "*actual:   Your receipt",
         ]
+    )
+
+
+def test_a_match_that_names_no_level_says_which_there_are(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Cassette(tmp_path, "none", match="exact")
+    assert str(refused.value) == (
+        "smtp_cassette_match: match level 'exact' is not one of bytes, structure, headers, envelope"
     )
