@@ -1,5 +1,6 @@
 """Transcripts: the ``C:`` / ``S:`` text format of an SMTP conversation, and the vocabulary both
-sides of smtprig share to record, redact, normalise and compare conversations.
+sides of smtprig share to record, redact, normalise and compare conversations, and the messages
+in them (as structure, at the level a ``Matching`` names: :mod:`client.transcript.matching`).
 
 The format is specified in :mod:`client.transcript.text`'s docstring. ``fakeserver`` records and
 replays with these names; this package needs only the standard library.
