@@ -280,7 +280,8 @@ def _message_ends(
             line = rows[index].line
             if line.direction is not Direction.CLIENT:
                 return None
-            if expected and placeholder(line, in_data=True) is Placeholder.MESSAGE:
+            stand_in = expected and line.data[:1] == b"<"  # every placeholder starts so
+            if stand_in and placeholder(line, in_data=True) is Placeholder.MESSAGE:
                 return None
             if line.data in (b".\r\n", b".\n"):
                 end = index + 1
