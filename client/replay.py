@@ -21,7 +21,9 @@ What is sent for a line the recording could not keep (see ``client.transcript.no
 Server lines are not sent: each group of them is read as that many replies. A TLS event (``# ---
 TLS handshake ... ---``, including the corpus's free-form spellings) is a handshake after
 STARTTLS. Comparison uses :func:`client.transcript.compare.compare` with its normalisers (session
-id, timestamps, client ip...). Recorded secrets are redacted, so a mismatch never shows one.
+id, timestamps, client ip...) and a ``Matching`` (``client.transcript.matching``: the masks, for
+what else may differ in the answers). Recorded secrets are redacted, so a mismatch never shows
+one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from client.smtp_client import SMTPClient
 from client.tls_mode import TLSMode
 from client.transcript.compare import ReplayResult, compare
 from client.transcript.facts import is_handshake, transcript_tls
+from client.transcript.matching import Matching
 from client.transcript.model import Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
@@ -100,6 +103,7 @@ def replay(
     timeout_s: float = 10.0,
     normalisers: Mapping[str, Normaliser] = NORMALISERS,
     message: bytes = DEFAULT_MESSAGE,
+    matching: Matching | None = None,
 ) -> ReplayResult:
     """Replays the client side of ``transcript`` against ``host:port``.
 
@@ -114,6 +118,8 @@ def replay(
         timeout_s: the limit for each read, write and handshake.
         normalisers: what may differ (see ``client.transcript.normalise``).
         message: sent where the transcript has a message stand-in.
+        matching: how messages are compared (the ones sent are the transcript's own), and the
+            masks applied to every line; ``Matching()`` by default.
 
     Returns:
         The conversation as it happened (``transcript``), and its first mismatch.
@@ -138,7 +144,7 @@ def replay(
     if expected_lines and expected_lines[0].direction is Direction.CLIENT:
         # The recording starts after the greeting (its recorder missed it): so do we.
         actual_lines = _after_greeting(actual_lines)
-    mismatch = compare(expected_lines, actual_lines, normalisers=normalisers)
+    mismatch = compare(expected_lines, actual_lines, normalisers=normalisers, matching=matching)
     return ReplayResult(transcript=actual, mismatch=mismatch)
 
 

@@ -25,6 +25,11 @@ Fixtures:
     recorded against ``smtp_cassette_upstream`` once, and replayed (and checked) afterwards; the
     record mode comes from ``--smtp-record-mode`` (none, once, new, all; default none). The
     files live in ``smtp_cassette_dir``: ``cassettes/<module>/<test>/`` next to the test.
+``smtp_cassette_match`` (function scope; override it to configure)
+    How closely a replayed test must follow its cassette: a
+    :class:`~client.transcript.matching.Matching` (the message's level, ``structure`` by
+    default; masks for values that change on every run; a ``before_record`` filter), or just a
+    level's name. Override it in a module or a conftest, or parametrize a test with it.
 
 How it stays fast: servers are started once per distinct options and per pytest process
 (so ``pytest -n 2`` gives each worker its own, on its own ports) and are reset between tests
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
     import ssl
     from pathlib import Path
 
+    from client.transcript.matching import Matching, MatchLevel
     from fakeserver.recordreplay.cassette import Cassette, Upstream
     from fakeserver.server.fake import FakeGmail, ServerOptions
     from fakeserver.session.accounts import Account
@@ -64,6 +70,7 @@ __all__ = [
     "pytest_addoption",
     "smtp_cassette",
     "smtp_cassette_dir",
+    "smtp_cassette_match",
     "smtp_cassette_upstream",
 ]
 
@@ -204,10 +211,21 @@ def smtp_cassette_dir(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
+def smtp_cassette_match() -> Matching | MatchLevel | str:
+    """How closely a replayed test must follow its cassette; override it, e.g.
+    ``Matching(masks=[r"token=(\\w+)"])`` or ``"bytes"``. By default the conversation exactly,
+    and the message as structure."""
+    from client.transcript.matching import Matching
+
+    return Matching()
+
+
+@pytest.fixture
 def smtp_cassette(
     request: pytest.FixtureRequest,
     smtp_cassette_upstream: Upstream | None,
     smtp_cassette_dir: Path,
+    smtp_cassette_match: Matching | MatchLevel | str,
     fake_gmail_certificates: Certificates,
 ) -> Iterator[Cassette]:
     """This test's SMTP cassette, running; checked (and written, when recording) at
@@ -220,6 +238,7 @@ def smtp_cassette(
         mode,
         upstream=smtp_cassette_upstream,
         certificates=fake_gmail_certificates,
+        match=smtp_cassette_match,
     ).start()
     try:
         yield cassette

@@ -21,11 +21,13 @@ from collections.abc import Sequence
 
 from fuzz.commands import DIALOGUE, REDACTOR, SASL
 from fuzz.engine import KNOWN_BUGS, Result, Target, run, run_atheris
+from fuzz.messages import MESSAGES
 from fuzz.replies import PERSONA, REPLIES
 from fuzz.session import BURST, SESSION
 
 TARGETS: dict[str, Target] = {
-    target.name: target for target in (REPLIES, PERSONA, DIALOGUE, SASL, REDACTOR, SESSION, BURST)
+    target.name: target
+    for target in (REPLIES, PERSONA, DIALOGUE, SASL, REDACTOR, SESSION, BURST, MESSAGES)
 }
 
 

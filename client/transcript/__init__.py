@@ -1,5 +1,6 @@
 """Transcripts: the ``C:`` / ``S:`` text format of an SMTP conversation, and the vocabulary both
-sides of smtprig share to record, redact, normalise and compare conversations.
+sides of smtprig share to record, redact, normalise and compare conversations, and the messages
+in them (as structure, at the level a ``Matching`` names: :mod:`client.transcript.matching`).
 
 The format is specified in :mod:`client.transcript.text`'s docstring. ``fakeserver`` records and
 replays with these names; this package needs only the standard library.
@@ -14,6 +15,9 @@ from client.transcript.compare import (
     assert_match,
     compare,
 )
+from client.transcript.filters import drop_headers, filter_messages
+from client.transcript.matching import Matching, MatchLevel
+from client.transcript.message import MessageDifference, compare_messages
 from client.transcript.model import Comment, Direction, Entry, Event, Line, Transcript
 from client.transcript.normalise import NORMALISERS, Normaliser, Placeholder, normalise
 from client.transcript.recorder import Recorder
@@ -40,6 +44,9 @@ __all__ = [
     "Entry",
     "Event",
     "Line",
+    "MatchLevel",
+    "Matching",
+    "MessageDifference",
     "Mismatch",
     "Normaliser",
     "Placeholder",
@@ -51,7 +58,10 @@ __all__ = [
     "TranscriptMismatch",
     "assert_match",
     "compare",
+    "compare_messages",
+    "drop_headers",
     "dump",
+    "filter_messages",
     "format_line",
     "load",
     "normalise",

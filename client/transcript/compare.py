@@ -1,28 +1,41 @@
 """Compare a whole conversation with its transcript and report the first difference.
 
-``compare`` walks the expected and the actual lines with
-``client.transcript.normalise.check_line`` and the multi-line placeholders (``MESSAGE``,
-``NO_REPLY``, ``UNPRINTED_REPLY``), and returns the first ``Mismatch``, or None; ``assert_match``
-raises it as a ``TranscriptMismatch``, an ``AssertionError``. A mismatch names the failed matcher
-(those of ``check_line``, or ``end`` when one side ended first), shows both lines as a transcript
-writes them, the compared texts after normalising, and the first differing column. AUTH secrets in
-the lines it shows are redacted as ``client.transcript.write`` would, so a failing test never
-prints one. ``ReplayResult`` is how one replayed connection went, on either side: what was said,
-and its first mismatch.
+``compare`` walks the expected and the actual lines with ``client.transcript.normalise.advance``
+(``check_line``, and the multi-line placeholders ``MESSAGE``, ``NO_REPLY``, ``UNPRINTED_REPLY``),
+and returns the first ``Mismatch``, or None; ``assert_match`` raises it as a
+``TranscriptMismatch``, an ``AssertionError``. A mismatch names the failed matcher (those of
+``check_line``, ``end`` when one side ended first, or ``message``), shows both lines as a
+transcript writes them, the compared texts after normalising, and the first differing column.
+AUTH secrets in the lines it shows are redacted as ``client.transcript.write`` would, so a
+failing test never prints one.
+
+A message (the client lines from a ``354`` reply to the final ``.``) is compared as a whole at the
+level ``matching`` asks for (``client.transcript.matching``): at ``structure`` and ``headers`` by
+``client.transcript.message.compare_messages``, and a difference is a ``message`` mismatch that
+names the part and what differs in it, with both versions. At ``bytes`` it is compared line by
+line like the rest; so is a message the transcript holds only as a placeholder (``<message
+...>``), one sent with BDAT (RFC 3030), and one that the client did not finish. The masks of
+``matching`` apply to every line too, as one more normaliser, ``masks``.
+
+``ReplayResult`` is how one replayed connection went, on either side: what was said, and its first
+mismatch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from client.transcript.matching import Matching, MatchLevel
+from client.transcript.message import MessageDifference, compare_messages, message_bytes
 from client.transcript.model import Direction, Line, Transcript
 from client.transcript.normalise import (
     NORMALISERS,
     LineFailure,
     Normaliser,
     Placeholder,
-    check_line,
+    advance,
     normalise,
     placeholder,
     split_line,
@@ -43,12 +56,15 @@ class Mismatch:
         expected: the expected line, None if the transcript had ended.
         actual: the actual line, None if the conversation had ended.
         matcher: the check that failed: ``direction``, ``text``, ``placeholder``,
-            ``line-ending`` or ``end``.
+            ``line-ending``, ``end`` or ``message``.
         reason: one sentence saying what was expected.
         normalisers: the names of the normalisers that changed either line.
         expected_text: the expected text after normalising, when it was compared.
         actual_text: the actual text after normalising, when it was compared.
         file_line: the expected line's 1-based line number in the transcript text, if known.
+        message: for a ``message`` mismatch, what differs in the message; ``expected`` and
+            ``actual`` are then the first lines of the two messages, and ``expected_text`` and
+            ``actual_text`` the two versions of what differs.
 
     ``expected`` and ``actual`` have their AUTH secrets redacted, as ``write`` would.
     """
@@ -63,6 +79,7 @@ class Mismatch:
     expected_text: str | None = None
     actual_text: str | None = None
     file_line: int | None = None
+    message: MessageDifference | None = None
 
     def __str__(self) -> str:
         where = f"expected line {self.expected_index + 1}"
@@ -70,21 +87,33 @@ class Mismatch:
             where += f" (transcript line {self.file_line})"
         rows = [
             f"transcript mismatch at {where}, actual line {self.actual_index + 1}: "
-            f"matcher {self.matcher!r} failed: {self.reason}",
-            f"  expected: {_shown(self.expected)}",
-            f"  actual:   {_shown(self.actual)}",
+            f"matcher {self.matcher!r} failed: {self.reason}"
         ]
+        if self.message is not None:
+            versions = (self.message.expected, self.message.actual)
+            rows += _versions(*(_printable(v) if v is not None else None for v in versions))
+            return "\n".join([*rows, *(f"  {detail}" for detail in self.message.details)])
+        rows += [f"  expected: {_shown(self.expected)}", f"  actual:   {_shown(self.actual)}"]
         if self.expected_text is not None and self.actual_text is not None:
-            texts = [_printable(self.expected_text), _printable(self.actual_text)]
             after = f" after normalising {', '.join(self.normalisers)}" if self.normalisers else ""
-            rows += [f"  compared{after}:", f"  expected: {texts[0]}", f"  actual:   {texts[1]}"]
-            if texts[0] != texts[1]:
-                column = next(
-                    (i for i, (e, a) in enumerate(zip(*texts, strict=False)) if e != a),
-                    min(map(len, texts)),
-                )
-                rows.append(" " * (12 + column) + f"^ first difference, column {column + 1}")
+            rows.append(f"  compared{after}:")
+            rows += _versions(_printable(self.expected_text), _printable(self.actual_text))
         return "\n".join(rows)
+
+
+def _versions(expected: str | None, actual: str | None) -> list[str]:
+    """Both versions, one under the other, and a caret under their first difference."""
+    rows = [
+        f"  expected: {'(nothing)' if expected is None else expected}",
+        f"  actual:   {'(nothing)' if actual is None else actual}",
+    ]
+    if expected is not None and actual is not None and expected != actual:
+        column = next(
+            (i for i, (e, a) in enumerate(zip(expected, actual, strict=False)) if e != a),
+            min(len(expected), len(actual)),
+        )
+        rows.append(" " * (12 + column) + f"^ first difference, column {column + 1}")
+    return rows
 
 
 def _shown(line: Line | None) -> str:
@@ -135,20 +164,6 @@ class TranscriptMismatch(AssertionError):
         self.mismatch = mismatch
 
 
-def _reply_end(lines: Sequence[Line], start: int, code: str) -> int | None:
-    """Index after the one reply with ``code`` that starts at ``start`` (RFC 5321 §4.2.1)."""
-    index = start
-    prefix = code.encode("ascii")
-    while index < len(lines) and lines[index].direction is Direction.SERVER:
-        data = lines[index].data
-        if data[:3] != prefix:
-            return None
-        index += 1
-        if data[3:4] != b"-":
-            return index
-    return None
-
-
 def _in_data_after(line: Line, in_data: bool) -> bool:
     """Whether the lines after ``line`` are message data (RFC 5321 §4.1.1.4, RFC 3030)."""
     text, _ = split_line(line.data)
@@ -159,10 +174,15 @@ def _in_data_after(line: Line, in_data: bool) -> bool:
     return in_data or text[:5].upper() == "BDAT "
 
 
-def _numbered(
-    source: Transcript | Sequence[Line], direction: Direction | None
-) -> list[tuple[int | None, Line, Line]]:
-    """``(transcript line number, line, line as it may be shown)``, of one direction or both."""
+class _Numbered(NamedTuple):
+    number: int | None  # in the transcript text, when known
+    line: Line
+    shown: Line  # as it may be shown: secrets redacted
+    opens_message: bool  # the first client line after a 354 reply
+
+
+def _numbered(source: Transcript | Sequence[Line], direction: Direction | None) -> list[_Numbered]:
+    """Every line of one direction or both, numbered, redacted and marked."""
     if isinstance(source, Transcript):
         first = 1 + sum(1 + value.count("\n") for _, value in source.headers)
         numbers: list[int | None] = [
@@ -172,12 +192,21 @@ def _numbered(
     else:
         numbers = [None for _ in source]
         lines = tuple(source)
-    # Redact before filtering: a SASL response is known by the 334 challenge before it.
+    # Redact before filtering: a SASL response is known by the 334 challenge before it; and a
+    # message is known by the 354 before it (RFC 5321 §4.1.1.4), even when only the client's
+    # lines are compared.
     shown = redact(Transcript((), lines)).lines
+    opens = [
+        line.direction is Direction.CLIENT
+        and index > 0
+        and lines[index - 1].direction is Direction.SERVER
+        and lines[index - 1].data[:4] in (b"354 ", b"354\r", b"354\n")
+        for index, line in enumerate(lines)
+    ]
     return [
-        (number, line, safe)
-        for number, line, safe in zip(numbers, lines, shown, strict=True)
-        if direction is None or line.direction is direction
+        _Numbered(*row)
+        for row in zip(numbers, lines, shown, opens, strict=True)
+        if direction is None or row[1].direction is direction
     ]
 
 
@@ -187,8 +216,9 @@ def compare(
     *,
     normalisers: Mapping[str, Normaliser] = NORMALISERS,
     direction: Direction | None = None,
+    matching: Matching | None = None,
 ) -> Mismatch | None:
-    """Find the first line where a conversation differs from its transcript.
+    """Find the first place where a conversation differs from its transcript.
 
     Args:
         expected: the transcript (or its lines), placeholders allowed.
@@ -196,87 +226,99 @@ def compare(
         normalisers: applied to both sides before comparing texts.
         direction: compare only the client's or only the server's lines, e.g. when the
             recording was pipelined and this run was not.
+        matching: how messages are compared, and the user's masks; by default ``Matching()``:
+            messages as structure, no masks.
 
     Returns:
         None if they match, else the first ``Mismatch``.
     """
+    matching = matching or Matching()
+    if matching.masks:
+        normalisers = {**normalisers, "masks": lambda _, text: matching.mask(text)}
     wanted = _numbered(expected, direction)
     got = _numbered(actual, direction)
-    got_lines = [line for _, line, _ in got]
-    j = 0
+    got_lines = [row.line for row in got]
+    i = j = 0
     in_data = False
-    for i, (_, expected_line, _) in enumerate(wanted):
-        following = wanted[i + 1][1] if i + 1 < len(wanted) else None
-        step = _advance(expected_line, following, got_lines, j, normalisers, in_data=in_data)
+    while i < len(wanted):
+        if wanted[i].opens_message and matching.level is not MatchLevel.BYTES:
+            ends = _message_ends(wanted, got, i, j)
+            if ends is not None:
+                difference = compare_messages(
+                    message_bytes([row.line.data for row in wanted[i : ends[0] - 1]]),
+                    message_bytes([row.line.data for row in got[j : ends[1] - 1]]),
+                    matching,
+                )
+                if difference is not None:
+                    return _message_mismatch(wanted[i], got[j], i, j, difference)
+                (i, j), in_data = ends, False
+                continue
+        expected_line = wanted[i].line
+        following = wanted[i + 1].line if i + 1 < len(wanted) else None
+        step = advance(expected_line, following, got_lines, j, normalisers, in_data=in_data)
         if isinstance(step, LineFailure):
             return _mismatch(wanted, got, i, j, step, normalisers)
         j = step
         in_data = _in_data_after(expected_line, in_data)
+        i += 1
     if j < len(got):
         failure = LineFailure("end", "the conversation went on after the transcript ended")
         return _mismatch(wanted, got, len(wanted), j, failure, normalisers)
     return None
 
 
-def _advance(
-    expected: Line,
-    following: Line | None,
-    lines: Sequence[Line],
-    start: int,
-    normalisers: Mapping[str, Normaliser],
-    *,
-    in_data: bool,
-) -> int | LineFailure:
-    """Index of the first actual line after those ``expected`` matched from ``start``, or why
-    none match."""
-    actual = lines[start] if start < len(lines) else None
-    failure = None
-    if actual is not None:
-        failure = check_line(expected, actual, normalisers, in_data=in_data)
-        if failure is None:
-            return start + 1
-    kind = placeholder(expected, in_data=in_data)
-    if kind is Placeholder.MESSAGE:
-        return _message_end(lines, start, following, normalisers)
-    if kind is Placeholder.NO_REPLY:
-        if actual is not None and actual.direction is Direction.SERVER:
-            return LineFailure("placeholder", "expected no reply from the server")
-        return start
-    if kind is Placeholder.UNPRINTED_REPLY:
-        code = split_line(expected.data)[0][1:4]
-        end = _reply_end(lines, start, code)
-        if end is None:
-            matcher = "end" if actual is None else "placeholder"
-            return LineFailure(matcher, f"expected a {code} reply (its text was not recorded)")
-        return end
-    return failure or LineFailure("end", "the conversation ended before the transcript")
-
-
-def _message_end(
-    lines: Sequence[Line], start: int, following: Line | None, normalisers: Mapping[str, Normaliser]
-) -> int:
-    """Where the client lines a message stand-in covers end: lazily, at the first one that the
-    next expected line accepts, or at the first server line."""
-    index = start
-    while index < len(lines) and lines[index].direction is Direction.CLIENT:
-        if following is not None:
-            failure = check_line(following, lines[index], normalisers, in_data=True)
-            if failure is None:
+def _message_ends(
+    wanted: Sequence[_Numbered], got: Sequence[_Numbered], i: int, j: int
+) -> tuple[int, int] | None:
+    """Where the messages that start at ``wanted[i]`` and ``got[j]`` end (after their final
+    ``.``), or None if either is not a whole message: one side ended or the server spoke first,
+    or the transcript stands in for it with a placeholder."""
+    ends = []
+    for rows, start, expected in ((wanted, i, True), (got, j, False)):
+        end = None
+        for index in range(start, len(rows)):
+            line = rows[index].line
+            if line.direction is not Direction.CLIENT:
+                return None
+            stand_in = expected and line.data[:1] == b"<"  # every placeholder starts so
+            if stand_in and placeholder(line, in_data=True) is Placeholder.MESSAGE:
+                return None
+            if line.data in (b".\r\n", b".\n"):
+                end = index + 1
                 break
-        index += 1
-    return index
+        if end is None:
+            return None
+        ends.append(end)
+    return ends[0], ends[1]
+
+
+def _message_mismatch(
+    expected: _Numbered, actual: _Numbered, i: int, j: int, difference: MessageDifference
+) -> Mismatch:
+    return Mismatch(
+        expected_index=i,
+        actual_index=j,
+        expected=expected.shown,
+        actual=actual.shown,
+        matcher="message",
+        reason=difference.summary,
+        expected_text=difference.expected,
+        actual_text=difference.actual,
+        file_line=expected.number,
+        message=difference,
+    )
 
 
 def _mismatch(
-    wanted: Sequence[tuple[int | None, Line, Line]],
-    got: Sequence[tuple[int | None, Line, Line]],
+    wanted: Sequence[_Numbered],
+    got: Sequence[_Numbered],
     i: int,
     j: int,
     failure: LineFailure,
     normalisers: Mapping[str, Normaliser],
 ) -> Mismatch:
-    number, expected = (wanted[i][0], wanted[i][2]) if i < len(wanted) else (None, None)
-    actual = got[j][2] if j < len(got) else None
+    number, expected = (wanted[i].number, wanted[i].shown) if i < len(wanted) else (None, None)
+    actual = got[j].shown if j < len(got) else None
     texts: tuple[str | None, str | None] = (None, None)
     if failure.expected_text is not None and expected is not None and actual is not None:
         # From the redacted lines: a SASL response has no normaliser to hide it.
@@ -301,12 +343,15 @@ def assert_match(
     *,
     normalisers: Mapping[str, Normaliser] = NORMALISERS,
     direction: Direction | None = None,
+    matching: Matching | None = None,
 ) -> None:
     """Like ``compare``, but raise the mismatch.
 
     Raises:
         TranscriptMismatch: the conversation differs from the transcript.
     """
-    found = compare(expected, actual, normalisers=normalisers, direction=direction)
+    found = compare(
+        expected, actual, normalisers=normalisers, direction=direction, matching=matching
+    )
     if found is not None:
         raise TranscriptMismatch(found)

@@ -26,14 +26,16 @@ A **placeholder** is a line of the expected transcript that stands for what was 
 texts differ after normalising), ``placeholder`` (a ``VALUE`` placeholder that does not fit) or
 ``line-ending`` (CRLF, bare LF or none). A line that equals the expected one matches even if the
 expected one looks like a placeholder (a real ``<html>`` line in a message body matches itself).
-``client.transcript.compare`` walks whole conversations with it.
+``advance`` matches one expected line with ``check_line``, or the run of actual lines a
+multi-line placeholder stands for; ``client.transcript.compare`` walks whole conversations with
+it.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -44,11 +46,13 @@ __all__ = [
     "LineFailure",
     "Normaliser",
     "Placeholder",
+    "advance",
     "auth_payload",
     "check_line",
     "client_ip",
     "date",
     "ehlo_name",
+    "mail_size",
     "message_id",
     "normalise",
     "placeholder",
@@ -72,6 +76,8 @@ _MESSAGE_ID = re.compile(r"(Message-ID:[ \t]*)\S.*", re.IGNORECASE | re.DOTALL)
 _DATE = re.compile(r"(Date:[ \t]*)\S.*", re.IGNORECASE | re.DOTALL)
 # RFC 4954 §4: AUTH mechanism initial-response.
 _AUTH = re.compile(r"(AUTH +\S+ +)\S.*", re.IGNORECASE | re.DOTALL)
+# RFC 1870 §6: MAIL FROM:<path> SIZE=<digits>, among the other mail parameters.
+_MAIL_SIZE = re.compile(r"(MAIL +FROM:.*? SIZE=)[0-9]+(?=\s|$)", re.IGNORECASE | re.DOTALL)
 
 
 def _keep_head(pattern: re.Pattern[str], text: str, token: str) -> str:
@@ -129,6 +135,14 @@ def auth_payload(direction: Direction, text: str) -> str:
     return _keep_head(_AUTH, text, "<redacted>")
 
 
+def mail_size(direction: Direction, text: str) -> str:
+    """Replace the ``SIZE=`` of ``MAIL FROM`` by ``<size>``: the client's estimate of the
+    message's size, which changes with every run's dates, ids and MIME boundaries."""
+    if direction is not Direction.CLIENT:
+        return text
+    return _MAIL_SIZE.sub(r"\g<1><size>", text, count=1)
+
+
 NORMALISERS: Mapping[str, Normaliser] = MappingProxyType(
     {
         "session_id": session_id,
@@ -138,6 +152,7 @@ NORMALISERS: Mapping[str, Normaliser] = MappingProxyType(
         "message_id": message_id,
         "date": date,
         "auth_payload": auth_payload,
+        "mail_size": mail_size,
     }
 )
 
@@ -284,3 +299,77 @@ def check_line(
         reason = f"expected {_ENDINGS[expected_end]}, got {_ENDINGS[actual_end]}"
         return LineFailure("line-ending", reason, *texts)
     return None
+
+
+def _reply_end(lines: Sequence[Line], start: int, code: str) -> int | None:
+    """Index after the one reply with ``code`` that starts at ``start`` (RFC 5321 §4.2.1)."""
+    index = start
+    prefix = code.encode("ascii")
+    while index < len(lines) and lines[index].direction is Direction.SERVER:
+        data = lines[index].data
+        if data[:3] != prefix:
+            return None
+        index += 1
+        if data[3:4] != b"-":
+            return index
+    return None
+
+
+def advance(
+    expected: Line,
+    following: Line | None,
+    lines: Sequence[Line],
+    start: int,
+    normalisers: Mapping[str, Normaliser],
+    *,
+    in_data: bool,
+) -> int | LineFailure:
+    """Match one expected line, or the run of lines a multi-line placeholder stands for.
+
+    Args:
+        expected: the transcript's line.
+        following: the transcript's next line (where a ``MESSAGE`` placeholder stops), if any.
+        lines: the actual lines.
+        start: where in ``lines`` to match from.
+        normalisers: as for ``check_line``.
+        in_data: the line is message data.
+
+    Returns:
+        The index of the first actual line after those ``expected`` matched, or why none do.
+    """
+    actual = lines[start] if start < len(lines) else None
+    failure = None
+    if actual is not None:
+        failure = check_line(expected, actual, normalisers, in_data=in_data)
+        if failure is None:
+            return start + 1
+    kind = placeholder(expected, in_data=in_data)
+    if kind is Placeholder.MESSAGE:
+        return _message_end(lines, start, following, normalisers)
+    if kind is Placeholder.NO_REPLY:
+        if actual is not None and actual.direction is Direction.SERVER:
+            return LineFailure("placeholder", "expected no reply from the server")
+        return start
+    if kind is Placeholder.UNPRINTED_REPLY:
+        code = split_line(expected.data)[0][1:4]
+        end = _reply_end(lines, start, code)
+        if end is None:
+            matcher = "end" if actual is None else "placeholder"
+            return LineFailure(matcher, f"expected a {code} reply (its text was not recorded)")
+        return end
+    return failure or LineFailure("end", "the conversation ended before the transcript")
+
+
+def _message_end(
+    lines: Sequence[Line], start: int, following: Line | None, normalisers: Mapping[str, Normaliser]
+) -> int:
+    """Where the client lines a message stand-in covers end: lazily, at the first one that the
+    next expected line accepts, or at the first server line."""
+    index = start
+    while index < len(lines) and lines[index].direction is Direction.CLIENT:
+        if following is not None:
+            failure = check_line(following, lines[index], normalisers, in_data=True)
+            if failure is None:
+                break
+        index += 1
+    return index

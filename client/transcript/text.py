@@ -347,6 +347,7 @@ def redact(transcript: Transcript) -> Transcript:
             data = redactor.client_line(entry.data, sasl_response=answering_challenge)
             if entry.data.endswith(b"\n"):
                 answering_challenge = False
-            entry = replace(entry, data=data)
+            if data != entry.data:  # most lines hold no secret: keep them as they are
+                entry = replace(entry, data=data)
         entries.append(entry)
     return Transcript(transcript.headers, tuple(entries))

@@ -3,10 +3,8 @@
 ``fakeserver serve`` is the main job: it prints how to connect and which CA to trust, then a
 live log of every conversation (AUTH payloads redacted), or with ``--json`` one JSON object per
 line, the first being ``{"event": "ready", ...}``. Ctrl-C or SIGTERM stops it. ``fakeserver
-certs`` (re)generates the certificates. ``fakeserver record`` runs a recording proxy
-(:mod:`fakeserver.recordreplay.proxy`); ``fakeserver replay`` plays one transcript's server side
-and exits 0 if a client followed it to its end, 1 on a mismatch, 3 if stopped before a client
-did (:mod:`fakeserver.recordreplay.replay`). Both print a ready line first, as ``serve`` does.
+certs`` (re)generates the certificates. ``fakeserver record`` runs a recording proxy and
+``fakeserver replay`` plays one transcript's server side (:mod:`fakeserver.cli.recordreplay`).
 ``fakeserver serve --scenario FILE.toml`` loads scripted replies and faults
 (:mod:`fakeserver.scripting.scenario`); ``fakeserver experiment`` runs a client command against
 a matrix of faults (:mod:`fakeserver.cli.experiment`).
@@ -15,26 +13,21 @@ a matrix of faults (:mod:`fakeserver.cli.experiment`).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import signal
-import ssl
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from client.transcript import ReplayResult, TranscriptFormatError, format_line, read
 from fakeserver.cli import experiment as experiment_cli
+from fakeserver.cli import recordreplay as recordreplay_cli
 from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
-from fakeserver.errors import AccountError, ConfigurationError, FakeServerError
+from fakeserver.errors import AccountError, FakeServerError
 from fakeserver.http.options import DEFAULT_ADDRESS, masked
 from fakeserver.http.serving import HttpOptions, http_options
-from fakeserver.jsontext import json_text
-from fakeserver.recordreplay.proxy import ProxyOptions, RecordedTranscript, RecordingProxy, TLSMode
-from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
 from fakeserver.scripting.scenario import load_scenario
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.server.observers import Observer
@@ -141,46 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     _certs_dir_option(certs)
     certs.add_argument("--force", action="store_true", help="replace certificates that work")
 
-    modes = [mode.value for mode in TLSMode]
-    record = verbs.add_parser("record", help="a proxy that records client and server lines")
-    record.set_defaults(run=_record)
-    record.add_argument(
-        "--listen", type=_host_port, required=True, metavar="HOST:PORT", help="port 0: any"
-    )
-    record.add_argument(
-        "--upstream", type=_host_port, required=True, metavar="HOST:PORT", help="the real server"
-    )
-    record.add_argument("--tls", choices=modes, required=True, help="how clients reach us")
-    record.add_argument("--upstream-tls", choices=modes, help="how we reach it (default: --tls)")
-    record.add_argument(
-        "--upstream-cafile",
-        type=Path,
-        metavar="FILE",
-        help="trust this CA for the upstream (default: the system trust store)",
-    )
-    _certs_dir_option(record)
-    record.add_argument(
-        "--out", type=Path, default=Path("transcripts"), metavar="DIR", help="a file per connection"
-    )
-    record.add_argument("--json", action="store_true", help="print JSON lines")
-
-    replay = verbs.add_parser("replay", help="play a transcript's server side, check the client")
-    replay.set_defaults(run=_replay)
-    replay.add_argument("file", type=Path, metavar="FILE", help="the transcript to replay")
-    replay.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    replay.add_argument("--port", type=int, default=2525, help="0 picks a free port")
-    replay.add_argument("--tls", choices=modes, help="default: what the transcript says")
-    _certs_dir_option(replay)
-    replay.add_argument("--json", action="store_true", help="print JSON lines")
+    for verb in recordreplay_cli.add_parsers(verbs):
+        _certs_dir_option(verb)
     experiment_cli.add_parser(verbs)
     return parser
-
-
-def _host_port(value: str) -> tuple[str, int]:
-    host, colon, port = value.rpartition(":")
-    if not colon or not host or not (port.isascii() and port.isdigit()):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:2525")
-    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def _certs_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -330,147 +287,6 @@ def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
         url = urllib.parse.urlsplit(server.http.url)
         ready["http"] = {"host": url.hostname, "port": url.port, "url": server.http.url}
     return json.dumps(ready) + "\n"
-
-
-@contextlib.contextmanager
-def _signals_set(event: threading.Event) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``event`` while the block runs."""
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        event.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _record(arguments: argparse.Namespace) -> int:
-    certificates, where, _ = load_or_create(arguments.certs_dir)
-    upstream_context = None
-    if arguments.upstream_cafile is not None:
-        try:
-            upstream_context = ssl.create_default_context(cafile=str(arguments.upstream_cafile))
-        except (OSError, ssl.SSLError) as error:
-            raise ConfigurationError("--upstream-cafile", f"cannot load it: {error}") from error
-    options = ProxyOptions(
-        upstream=arguments.upstream,
-        host=arguments.listen[0],
-        port=arguments.listen[1],
-        tls=TLSMode(arguments.tls),
-        upstream_tls=TLSMode(arguments.upstream_tls) if arguments.upstream_tls else None,
-        certificates=certificates,
-        upstream_context=upstream_context,
-        out_dir=arguments.out,
-    )
-    output = LiveOutput(sys.stdout)
-
-    def on_transcript(recorded: RecordedTranscript) -> None:
-        path = str(recorded.path.resolve()) if recorded.path else None
-        lines = len(recorded.transcript.lines)
-        if arguments.json:
-            peer = {"host": recorded.peer[0], "port": recorded.peer[1]}
-            event = {"event": "transcript", "connection": recorded.connection, "path": path}
-            event |= {"lines": lines, "closed_by": recorded.closed_by, "peer": peer}
-            output.write(json_text(event) + "\n")
-        else:
-            output.write(
-                f"[{recorded.connection}] wrote {recorded.path}: {lines} lines, "
-                f"closed by {recorded.closed_by}\n"
-            )
-
-    proxy = RecordingProxy(options, on_transcript=on_transcript)
-    stop = threading.Event()
-    with _signals_set(stop):
-        try:
-            proxy.start()
-            host, port = proxy.address
-            if arguments.json:
-                ready = {"event": "ready", "host": host, "port": port}
-                output.open(json.dumps(ready | {"cafile": str(where.ca.resolve())}) + "\n")
-            else:
-                upstream_host, upstream_port = options.upstream
-                trust = arguments.upstream_cafile or "the system trust store"
-                output.open(
-                    f"Recording proxy: {host} port {port} ({options.tls}) -> {upstream_host} "
-                    f"port {upstream_port} ({options.upstream_tls}; its certificate checked "
-                    f"against {trust})\nTrust this CA: {where.ca}  (swaks --tls-ca-path "
-                    f"{where.ca}; curl --cacert {where.ca})\nTranscripts (AUTH redacted) go "
-                    f"to {options.out_dir}/. Ctrl-C stops.\n\n"
-                )
-            stop.wait()
-        finally:
-            proxy.stop()
-    if not arguments.json:
-        print("stopped", flush=True)
-    return 0
-
-
-def _replay(arguments: argparse.Namespace) -> int:
-    try:
-        transcript = read(arguments.file)
-    except OSError as error:
-        problem = f"cannot read it: {error.strerror}"
-        raise ConfigurationError(str(arguments.file), problem) from error
-    except TranscriptFormatError as error:
-        raise ConfigurationError(str(arguments.file), str(error)) from error
-    certificates, where, _ = load_or_create(arguments.certs_dir)
-    tls = TLSMode(arguments.tls) if arguments.tls else None
-    options = ReplayOptions(arguments.host, arguments.port, tls, certificates)
-    output = LiveOutput(sys.stdout)
-    finished = threading.Event()
-    first: list[ReplayResult] = []
-
-    def on_result(result: ReplayResult) -> None:
-        if first:
-            return
-        first.append(result)
-        output.write(_result_text(result, as_json=arguments.json))
-        finished.set()
-
-    server = ReplayServer(transcript, options, on_result=on_result)
-    with _signals_set(finished):
-        try:
-            server.start()
-            host, port = server.address
-            if arguments.json:
-                ready = {"event": "ready", "host": host, "port": port, "tls": server.tls}
-                output.open(json.dumps(ready | {"cafile": str(where.ca.resolve())}) + "\n")
-            else:
-                output.open(
-                    f"Replaying {arguments.file} ({len(transcript.lines)} lines, TLS: "
-                    f"{server.tls}) on {host} port {port}\nTrust this CA: {where.ca}\n"
-                    "Waiting for one client. Ctrl-C stops.\n\n"
-                )
-            finished.wait()
-        finally:
-            server.stop()
-    if not first:
-        print("stopped before a client finished the transcript", file=sys.stderr, flush=True)
-        return 3
-    return 0 if first[0].passed else 1
-
-
-def _result_text(result: ReplayResult, *, as_json: bool) -> str:
-    mismatch = result.mismatch
-    if as_json:
-        event: dict[str, object] = {"event": "passed", "connection": result.connection}
-        if mismatch is not None:
-            event |= {
-                "event": "mismatch",
-                "transcript_line": mismatch.file_line,
-                "matcher": mismatch.matcher,
-                "reason": mismatch.reason,
-                "expected": format_line(mismatch.expected) if mismatch.expected else None,
-                "actual": format_line(mismatch.actual) if mismatch.actual else None,
-                "message": str(mismatch),
-            }
-        return json_text(event) + "\n"
-    if mismatch is None:
-        return "passed: the client followed the transcript to its end\n"
-    return f"{mismatch}\n"
 
 
 def _certs(arguments: argparse.Namespace) -> int:

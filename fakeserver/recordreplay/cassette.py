@@ -20,6 +20,11 @@ Record modes, named as VCR.py and pytest-recording name them:
 
 Replaying checks that the client says what the cassette says
 (``fakeserver.recordreplay.replay``), and that it makes as many connections as were recorded.
+The conversation itself must be the same; the messages are compared as ``match`` says
+(``client.transcript.matching``): by default as structure (MIME tree, headers, decoded content,
+with dates, message ids, boundaries and mailer versions masked), or as bytes, headers only, or
+not at all; with the test's masks on both sides. ``match.before_record`` edits each message
+before it is written (``client.transcript.filters``), and before it is compared.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from typing import Self
 
 from client.tls_mode import TLSMode
 from client.transcript import Transcript, read, write
+from client.transcript.filters import filter_messages
+from client.transcript.matching import Matching, MatchLevel
 from fakeserver.errors import ConfigurationError
 from fakeserver.recordreplay.linestream import LineStream
 from fakeserver.recordreplay.proxy import ProxyOptions, RecordingProxy
@@ -85,10 +92,13 @@ class Cassette(Lifecycle):
         mode: when to record.
         upstream: the server to record against; needed only when recording.
         certificates: what the cassette presents to the code under test.
+        match: how closely replayed conversations must follow the cassette: a ``Matching``,
+            or a level's name (``structure``, the default; ``bytes``, ``headers``,
+            ``envelope``).
 
     Raises:
         ConfigurationError: the mode needs a recording that is missing, or an upstream
-            that was not given; the message says what to do.
+            that was not given, or ``match`` names no level; the message says what to do.
     """
 
     def __init__(
@@ -98,8 +108,13 @@ class Cassette(Lifecycle):
         *,
         upstream: Upstream | None = None,
         certificates: Certificates | None = None,
+        match: Matching | MatchLevel | str | None = None,
     ) -> None:
         self.path = path
+        try:
+            self.match = match if isinstance(match, Matching) else Matching(match or "structure")
+        except ValueError as error:
+            raise ConfigurationError("smtp_cassette_match", str(error)) from None
         try:
             self.mode = RecordMode(mode)
         except ValueError:
@@ -124,9 +139,8 @@ class Cassette(Lifecycle):
                 "Upstream(('smtp.gmail.com', 465), TLSMode.IMPLICIT)",
             )
         if self.recorded:
-            self._replay = ReplayServer(
-                self.recorded, ReplayOptions(certificates=self.certificates)
-            )
+            options = ReplayOptions(certificates=self.certificates, matching=self.match)
+            self._replay = ReplayServer(self.recorded, options)
         if self.records and upstream is not None:
             tls = self._replay.tls if self._replay is not None else upstream.tls
             self._proxy = RecordingProxy(
@@ -223,5 +237,7 @@ class Cassette(Lifecycle):
             return
         self.path.mkdir(parents=True, exist_ok=True)
         first = len(self.recorded) + 1
+        edit = self.match.before_record
         for number, transcript in enumerate(new, start=first):
-            write(self.path / _FILE.format(number), transcript)
+            kept = transcript if edit is None else filter_messages(transcript, edit)
+            write(self.path / _FILE.format(number), kept)

@@ -13,11 +13,13 @@
 No upstream is involved: the transcript is the server. Each connection replays it from the start
 (:mod:`fakeserver.recordreplay.replay_script` decides every step by comparing the conversation so
 far with the transcript, exactly as ``client.transcript.compare.assert_match`` would). Client
-lines are matched with the default normalisers, and a placeholder such as ``<redacted>`` or
-``<message ...>`` matches what the client sends there. Server lines are sent as recorded, but with
-a fresh Gmail-shaped session id (one per connection), the time now in the end-of-data reply and
-the client's own address. A transcript that starts with a client line gets Gmail's greeting first,
-since none was recorded.
+lines are matched with the default normalisers and the masks of ``ReplayOptions.matching``, and a
+placeholder such as ``<redacted>`` or ``<message ...>`` matches what the client sends there. A
+message is compared at the level ``matching`` names (by default as structure: MIME tree, headers,
+decoded content); the step that parses it runs in a worker thread, never on the server's loop.
+Server lines are sent as recorded, but with a fresh Gmail-shaped session id (one per connection),
+the time now in the end-of-data reply and the client's own address. A transcript that starts
+with a client line gets Gmail's greeting first, since none was recorded.
 
 TLS: implicit TLS from the first byte, or STARTTLS when the client sends it and the transcript's
 reply is 220, as the mode says (by default, what :func:`client.replay.transcript_tls`
@@ -33,6 +35,7 @@ stores one; the replay server writes no files.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import random
@@ -45,6 +48,7 @@ from dataclasses import dataclass, field
 from client.transcript import Direction, Line, Recorder, Transcript, read
 from client.transcript.compare import Mismatch, ReplayResult, TranscriptMismatch
 from client.transcript.facts import transcript_tls
+from client.transcript.matching import Matching
 from client.transcript.normalise import NORMALISERS, Normaliser
 from fakeserver._waiting import wait_for_count, wait_until
 from fakeserver.errors import ConfigurationError
@@ -57,7 +61,14 @@ from fakeserver.recordreplay.linestream import (
     is_command,
     reply_code,
 )
-from fakeserver.recordreplay.replay_script import Await, Done, Failed, FreshValues, ReplayScript
+from fakeserver.recordreplay.replay_script import (
+    Await,
+    Done,
+    Failed,
+    FreshValues,
+    ReplayScript,
+    Step,
+)
 from fakeserver.recordreplay.serving import ThreadedServer, TLSMode, tls_mode
 from fakeserver.transport.lifecycle import ThreadedServerOwner
 from fakeserver.transport.tls import Certificates, default_certificates, server_context
@@ -80,6 +91,8 @@ class ReplayOptions:
         idle_timeout_s: how long the server waits for each client line.
         tls_handshake_timeout_s: the longest a TLS handshake may take.
         seed: seeds the session ids, for repeatable runs.
+        matching: how messages are compared, and the user's masks
+            (``client.transcript.matching.Matching``; by default as structure).
     """
 
     host: str = "127.0.0.1"
@@ -90,6 +103,7 @@ class ReplayOptions:
     idle_timeout_s: float = 30.0
     tls_handshake_timeout_s: float = 10.0
     seed: int | None = None
+    matching: Matching = field(default_factory=Matching)
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout_s", "tls_handshake_timeout_s"):
@@ -192,7 +206,7 @@ class ReplayServer(ThreadedServerOwner):
                 raise TranscriptMismatch(result.mismatch)
         if len(results) < len(self.transcripts):
             missing = self.transcripts[len(results)]
-            script = ReplayScript(missing, self.options.normalisers)
+            script = ReplayScript(missing, self.options.normalisers, self.options.matching)
             reason = f"{len(self.transcripts)} connection(s) recorded; {len(results)} made"
             if not results:
                 reason = "no client connected"
@@ -260,7 +274,8 @@ class _Conversation:
         fresh: FreshValues,
         recorder: Recorder,
     ) -> None:
-        self.script = ReplayScript(transcript, server.options.normalisers)
+        options = server.options
+        self.script = ReplayScript(transcript, options.normalisers, options.matching)
         self.extra: int | None = None  # set for a connection past the recorded ones
         self.tls = server.tls
         self.options = server.options
@@ -291,7 +306,7 @@ class _Conversation:
                 fields = {"session_id": self.fresh.session_id, "client_ip": self.fresh.client_ip}
                 await self._write(self.persona.render(Situation.GREETING, fields))
             while True:
-                step = self.script.step(self.actual)
+                step = await self._step()
                 if isinstance(step, Done):
                     return None
                 if isinstance(step, Failed):
@@ -306,6 +321,12 @@ class _Conversation:
         except OSError as error:
             reason = f"the connection failed: {describe(error)}"
             return self.script.mismatch(self.actual, "end", reason)
+
+    async def _step(self) -> Step:
+        if self.script.parses(self.actual):
+            # Parsing a message may take a while: never on the loop that serves other clients.
+            return await asyncio.to_thread(self.script.step, tuple(self.actual))
+        return self.script.step(self.actual)
 
     async def _write(self, data: bytes) -> None:
         self.recorder.line(S, data)

@@ -14,6 +14,11 @@ comparison that runs out of actual lines says where the transcript has got to:
 
 A comparison that fails on a line the client sent is :class:`Failed`, with the ``Mismatch``.
 
+Messages are compared at the level of the script's ``Matching`` (``client.transcript.matching``).
+At ``structure`` and ``headers`` that parses them, which can take a while for a large message:
+:meth:`ReplayScript.parses` says when a step will, so that the replay server runs that step off
+its event loop.
+
 :class:`FreshValues` renders a transcript's server line for this connection: Gmail's session id,
 the end-of-data timestamp and the client address in ``at your service, [ip]`` are replaced by a
 new session id (one per connection), the time now and the client's real address. It finds them
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 
 from client.transcript import Direction, Line, Transcript
 from client.transcript.compare import Mismatch, compare
+from client.transcript.matching import Matching, MatchLevel
 from client.transcript.normalise import (
     NORMALISERS,
     Normaliser,
@@ -98,13 +104,23 @@ class ReplayScript:
     Args:
         transcript: what the conversation must look like.
         normalisers: as for ``client.transcript.compare.compare``.
+        matching: how messages are compared, and the masks; ``Matching()`` by default.
     """
 
     def __init__(
-        self, transcript: Transcript, normalisers: Mapping[str, Normaliser] = NORMALISERS
+        self,
+        transcript: Transcript,
+        normalisers: Mapping[str, Normaliser] = NORMALISERS,
+        matching: Matching | None = None,
     ) -> None:
         self.transcript = transcript
         self.normalisers = normalisers
+        self.matching = matching or Matching()
+        # For failures that are not about a line: where the conversation got to, found
+        # without parsing any message.
+        self._unparsed = self.matching
+        if self.matching.level.parses:
+            self._unparsed = Matching(MatchLevel.ENVELOPE, masks=self.matching.masks)
         self._lines = transcript.lines
         # Where each line is among the entries; the end as one more.
         self._entry_of = [
@@ -118,9 +134,19 @@ class ReplayScript:
         in capture 02), and a client would wait for one forever."""
         return bool(self._lines) and self._lines[0].direction is Direction.CLIENT
 
+    def parses(self, actual: Sequence[Line]) -> bool:
+        """Whether ``step(actual)`` may parse a message: the level parses messages, and the
+        client has ended one (a ``.`` line, RFC 5321 §4.1.1.4) since the last step's start."""
+        if not self.matching.level.parses:
+            return False
+        return any(
+            line.direction is Direction.CLIENT and line.data in (b".\r\n", b".\n")
+            for line in actual[self._start[1] :]
+        )
+
     def step(self, actual: Sequence[Line]) -> Step:
         """What to do after ``actual``, the conversation so far on this connection."""
-        found = self._compare(actual)
+        found = self._compare(actual, self.matching)
         if found is None:
             return Done()
         if found.actual is not None:
@@ -150,36 +176,40 @@ class ReplayScript:
     def mismatch(self, actual: Sequence[Line], matcher: str, reason: str) -> Mismatch:
         """A mismatch at the point ``actual`` has reached, for a failure that is not about a
         line (a timeout, a failed TLS handshake)."""
-        found = self._compare(actual)
+        found = self._compare(actual, self._unparsed)
         if found is None:
             return Mismatch(len(self._lines), len(actual), None, None, matcher, reason)
         return dataclasses.replace(
             found, matcher=matcher, reason=reason, expected_text=None, actual_text=None
         )
 
-    def _compare(self, actual: Sequence[Line]) -> Mismatch | None:
+    def _compare(self, actual: Sequence[Line], matching: Matching) -> Mismatch | None:
         """``compare`` from ``_start`` on, with indexes and line numbers for the whole.
 
         The transcript is cut a little past where the conversation can have got to, since
-        compare prepares every line it is given; a result that touches the cut is redone
-        uncut (the last line given has no successor for a ``<message>`` to stop at).
+        compare prepares every line it is given; a result that touches the cut, or a failure
+        (a message longer than the conversation may cross the cut), is redone uncut (the last
+        line given has no successor for a ``<message>`` to stop at).
         """
         expected_start, actual_start = self._start
         rest = actual[actual_start:]
         end = min(expected_start + len(rest) + _MARGIN, len(self._lines))
-        found = self._compare_part(expected_start, end, rest)
-        if end < len(self._lines) and (found is None or found.expected_index >= end - 1):
-            found = self._compare_part(expected_start, len(self._lines), rest)
+        found = self._compare_part(expected_start, end, rest, matching)
+        redo = found is None or found.actual is not None or found.expected_index >= end - 1
+        if end < len(self._lines) and redo:
+            found = self._compare_part(expected_start, len(self._lines), rest, matching)
         if found is None:
             return None
         return dataclasses.replace(found, actual_index=found.actual_index + actual_start)
 
-    def _compare_part(self, start: int, end: int, actual: Sequence[Line]) -> Mismatch | None:
+    def _compare_part(
+        self, start: int, end: int, actual: Sequence[Line], matching: Matching
+    ) -> Mismatch | None:
         skipped = self._entry_of[start]
         part = Transcript(
             self.transcript.headers, self.transcript.entries[skipped : self._entry_of[end]]
         )
-        found = compare(part, actual, normalisers=self.normalisers)
+        found = compare(part, actual, normalisers=self.normalisers, matching=matching)
         if found is None:
             return None
         return dataclasses.replace(

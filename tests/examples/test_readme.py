@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-SECTION = ROOT.joinpath("README.md").read_text().split("## In pytest", 1)[1].split("\n## ", 1)[0]
+README = ROOT.joinpath("README.md").read_text()
+SECTION = "\n".join(
+    README.split(heading, 1)[1].split("\n## ", 1)[0]
+    for heading in ("## In pytest", "## Transcripts")
+)
 RECIPES = re.findall(r"```python\n(.*?)```", SECTION, re.DOTALL)
 EXAMPLES = "\n".join(path.read_text() for path in Path(__file__).parent.glob("test_*.py"))
 

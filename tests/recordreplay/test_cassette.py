@@ -4,9 +4,15 @@ record mode; tested as users meet them, in inner pytest runs."""
 from __future__ import annotations
 
 import base64
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import pytest
+
+from fakeserver.errors import ConfigurationError
+from fakeserver.recordreplay.cassette import Cassette
 
 pytest_plugins = ["pytester"]
 
@@ -131,3 +137,87 @@ def test_all_records_again_and_fewer_connections_are_a_mismatch(
     assert "three@example.org" in only.read_text()
     pytester.makeconftest(REPLAYING_CONFTEST)
     run(pytester).assert_outcomes(passed=1)
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "data" / "cassettes" / "before-matching-levels"
+"""A cassette that smtprig wrote before matching levels existed (commit 9525655)."""
+
+
+@pytest.mark.parametrize("level", ["structure", "bytes"])
+def test_a_cassette_recorded_before_matching_levels_still_replays(level: str) -> None:
+    message = EmailMessage()
+    message["From"] = "tester@gmail.com"
+    message["To"] = "friend@example.org"
+    message["Subject"] = "Welcome"
+    message["Date"] = formatdate()
+    message["Message-ID"] = make_msgid(domain="app.example")
+    message.set_content("Welcome aboard.\nSee you soon.\n")
+    cassette = Cassette(LEGACY, "none", match=level).start()
+    try:
+        context = cassette.client_context()
+        with smtplib.SMTP_SSL(*cassette.address, context=context, timeout=5) as client:
+            client.login("tester@gmail.com", "app-password")
+            client.send_message(message)
+    finally:
+        cassette.check()
+
+
+MULTIPART_CONFTEST = (
+    RECORDING_CONFTEST
+    + """
+from client.transcript import Matching
+
+@pytest.fixture
+def smtp_cassette_match():
+    return Matching(masks=[r"order (\\d+)"])
+"""
+)
+
+MULTIPART_TEST = """
+import smtplib, uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+def test_invoice(smtp_cassette):
+    message = EmailMessage()
+    message["From"] = "tester@gmail.com"
+    message["To"] = "friend@example.org"
+    message["Subject"] = SUBJECT
+    message["Date"] = formatdate()
+    message["Message-ID"] = make_msgid()
+    order = uuid.uuid4().int % 10**8
+    message.set_content(f"Your order {order} is on its way.\\n")
+    message.add_alternative(f"<p>Your order {order} is on its way.</p>\\n", subtype="html")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="i.pdf")
+    context = smtp_cassette.client_context()
+    with smtplib.SMTP_SSL(*smtp_cassette.address, context=context, timeout=5) as smtp:
+        smtp.login("tester@gmail.com", "app-password")
+        smtp.send_message(message)
+"""
+
+
+def test_a_multipart_message_replays_with_the_tests_matching(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(MULTIPART_CONFTEST)
+    pytester.makepyfile(test_mail="SUBJECT = 'Your invoice'\n" + MULTIPART_TEST)
+    run(pytester, "--smtp-record-mode=once").assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
+
+    pytester.makepyfile(test_mail="SUBJECT = 'Your receipt'\n" + MULTIPART_TEST)
+    result = run(pytester)
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TranscriptMismatch*matcher 'message' failed: in the message, header Subject differs",
+            "*expected: Your invoice",
+            "*actual:   Your receipt",
+        ]
+    )
+
+
+def test_a_match_that_names_no_level_says_which_there_are(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Cassette(tmp_path, "none", match="exact")
+    assert str(refused.value) == (
+        "smtp_cassette_match: match level 'exact' is not one of bytes, structure, headers, envelope"
+    )

@@ -206,3 +206,70 @@ def test_replaying_a_secret_transcript_from_the_command_line_shows_and_stores_no
     for secret in SECRETS:
         assert secret not in output
         assert all(secret not in text for text in stored)
+
+
+def swaks_defaults(port: int, cafile: Path, user: str, password: str, *more: str) -> list[str]:
+    """swaks with its own message: ``Subject: test <date>``, its version in X-Mailer, its
+    Date and Message-Id, and with ``--attach`` its own MIME boundaries."""
+    plain = swaks(port, cafile, user=user, password=password)
+    return [*plain[: plain.index("--header")], *more]
+
+
+def run_swaks(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S * 4)
+
+
+def test_replay_matches_swaks_messages_as_structure_and_masks_what_the_user_names(
+    gmail: FakeGmail, tmp_path: Path
+) -> None:
+    user, password = gmail.credentials
+    cafile = tmp_path / "certs" / "ca.pem"
+    report = tmp_path / "report.csv"
+    report.write_text("id,total\n1,42\n")
+
+    def message(body: str = "Your code is 1234.") -> list[str]:
+        return ["--body", body, "--attach-type", "text/csv", "--attach", f"@{report}"]
+
+    with ServeProcess(*record_args(gmail, tmp_path), cwd=tmp_path, verb="record") as proxy:
+        port = int(proxy.expect(r"^Recording proxy: 127\.0\.0\.1 port (\d+) ")[1])
+        proxy.expect(r"Ctrl-C stops\.")
+        sent = run_swaks(swaks_defaults(port, cafile, user, password, *message()))
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        path = tmp_path / proxy.expect(r"^\[1\] wrote (\S+): ")[1]
+        assert proxy.stop() == 0
+    assert "C: Subject: test " in path.read_text()
+
+    def replay(*options: str, body: str = "Your code is 1234.") -> dict[str, object]:
+        args = (str(path), "--port", "0", "--json", *options)
+        with ServeProcess(*args, cwd=tmp_path, verb="replay") as replay:
+            port = int(str(ready_line(replay)["port"]))
+            run_swaks(swaks_defaults(port, cafile, user, password, *message(body)))
+            outcome: dict[str, object] = json.loads(replay.expect(r"^\{").string)
+            assert replay.wait() == (0 if outcome["event"] == "passed" else 1)
+        return outcome
+
+    assert replay()["event"] == "passed"
+    assert replay("--match", "structure")["event"] == "passed"
+    assert replay("--mask", r"code is (\d+)", body="Your code is 9876.")["event"] == "passed"
+
+    bytes_level = replay("--match", "bytes")
+    assert (bytes_level["event"], bytes_level["matcher"]) == ("mismatch", "text")
+    # As before matching levels: swaks's Subject has the time in it.
+    assert str(bytes_level["expected"]).startswith("C: Subject: test ")
+
+    unmasked = replay(body="Your code is 9876.")
+    assert unmasked["matcher"] == "message"
+    assert unmasked["difference"] == {
+        "where": "part 1 (text/plain)",
+        "what": "line 1 of the decoded body",
+        "expected": "Your code is 1234.",
+        "actual": "Your code is 9876.",
+    }
+
+
+def test_replay_refuses_a_mask_that_is_not_a_regular_expression(tmp_path: Path) -> None:
+    [capture] = CORPUS.glob("37_*.txt")
+    args = (str(capture), "--port", "0", "--mask", "code (", "--certs-dir", "certs")
+    with ServeProcess(*args, cwd=tmp_path, verb="replay") as replay:
+        assert replay.wait() == 2
+        assert "--mask: mask 'code (' is not a Python regular expression" in replay.stderr()

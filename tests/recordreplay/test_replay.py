@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import smtplib
 import ssl
+import threading
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
-from client.transcript import Direction, Line, Transcript, dump, read
+from client.transcript import Direction, Line, Matching, Transcript, dump, read
 from client.transcript.compare import TranscriptMismatch
 from fakeserver.recordreplay.proxy import ProxyOptions, RecordingProxy, TLSMode
 from fakeserver.recordreplay.replay import ReplayOptions, ReplayServer
@@ -276,3 +278,20 @@ def test_a_client_that_does_not_trust_the_replay_server_is_a_tls_mismatch() -> N
             connect(replay.address, TLSMode.IMPLICIT, client_context(generate()))
         with pytest.raises(TranscriptMismatch, match="matcher 'tls' failed: the TLS handshake"):
             replay.check()
+
+
+def test_a_message_is_parsed_off_the_loop_that_serves_the_clients(
+    gmail: FakeGmail, trusting: ssl.SSLContext, tmp_path: Path
+) -> None:
+    path = record(gmail, TLSMode.STARTTLS, trusting, tmp_path)
+    parsed_in: list[str] = []
+
+    def note_thread(message: EmailMessage) -> None:  # runs wherever the message is parsed
+        parsed_in.append(threading.current_thread().name)
+
+    options = ReplayOptions(matching=Matching(before_record=note_thread))
+    with ReplayServer(path, options) as replay:
+        send(replay.address, TLSMode.STARTTLS, replay.client_context(), gmail.credentials)
+        replay.check()
+    assert parsed_in, "the message was parsed, both sides of it"
+    assert "fakeserver-replay" not in parsed_in

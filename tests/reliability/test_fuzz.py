@@ -11,8 +11,8 @@ import pytest
 from fuzz.__main__ import TARGETS
 from fuzz.engine import KNOWN_BUGS, KnownBug, run
 
-INPUTS = {"session": 30, "burst": 30}
-"""The live targets cost a connection per input; the pure ones run 60 each."""
+INPUTS = {"session": 30, "burst": 30, "messages": 20}
+"""The live targets cost a connection per input, messages a few parses; the pure ones run 60."""
 
 
 @pytest.mark.parametrize("name", TARGETS)

@@ -17,6 +17,7 @@ from client.transcript.normalise import (
     client_ip,
     date,
     ehlo_name,
+    mail_size,
     message_id,
     normalise,
     placeholder,
@@ -116,6 +117,17 @@ def test_session_id_masks_every_gsmtp_id_in_the_captures(path: Path) -> None:
         (auth_payload, C, "AUTH PLAIN <redacted>", "AUTH PLAIN <redacted>"),
         (auth_payload, C, "AUTH LOGIN", None),
         (auth_payload, C, "AUTH XOAUTH2 ", None),
+        # RFC 1870 §6: the size estimate changes with every run's message; nothing else does.
+        (mail_size, C, "mail FROM:<a@b.org> size=2481", "mail FROM:<a@b.org> size=<size>"),
+        (
+            mail_size,
+            C,
+            "MAIL FROM:<a@b.org> BODY=8BITMIME SIZE=12 SMTPUTF8",
+            "MAIL FROM:<a@b.org> BODY=8BITMIME SIZE=<size> SMTPUTF8",
+        ),
+        (mail_size, C, "MAIL FROM:<size=1@b.org>", None),
+        (mail_size, C, "RCPT TO:<a@b.org> SIZE=12", None),
+        (mail_size, S, "MAIL FROM:<a@b.org> SIZE=12", None),
     ],
 )
 def test_normalisers_change_only_their_part(
@@ -134,6 +146,7 @@ def test_the_registry_is_explicit_and_read_only() -> None:
         "message_id",
         "date",
         "auth_payload",
+        "mail_size",
     ]
     assert all(function.__name__ == name for name, function in NORMALISERS.items())
     with pytest.raises(TypeError):
