@@ -23,6 +23,8 @@ class Measured:
 
     command: str
     rounds: int
+    scale: float = 1.0
+    """``--scale``: below 1, fewer messages than the targets name."""
     runs: Runs = field(default_factory=Runs)
     unavailable: dict[str, str] = field(default_factory=dict)
     """Reference -> why it was not measured."""

@@ -80,6 +80,11 @@ def _header(measured: Measured) -> list[str]:
         "ports 0, HTTP on a free port, its own certs dir); the method is in bench/run.py's "
         "docstring.",
         "",
+        *(
+            []
+            if measured.rounds >= 3 and measured.scale >= 1
+            else ["**A quick look, not `make bench`: no basis for the verdicts below.**", ""]
+        ),
     ]
 
 
@@ -107,8 +112,14 @@ def _generator_check(measured: Measured) -> list[str]:
 
 
 def _verdicts(title: str, verdicts: Sequence[Verdict]) -> list[str]:
-    lines = [f"## {title}", "", "| target | measured | verdict |", "|---|---|---|"]
-    lines += [f"| {v.target} | {v.measured} | {v.verdict} |" for v in verdicts]
+    lines = [
+        f"## {title}",
+        "",
+        "| target | measured | verdict | server CPU: the reference's over ours, or the extra "
+        "(same runs) |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {v.target} | {v.measured} | {v.verdict} | {v.cpu} |" for v in verdicts]
     return [*lines, ""]
 
 
@@ -120,7 +131,7 @@ def _comparison_rows(
     measured: Measured,
     workload: Workload,
     names: Sequence[str],
-    pipelines: Callable[[str], str],
+    pipelines: str,
     reference_of: Callable[[str], tuple[Workload, str]] | None = None,
 ) -> list[str]:
     """One row per server of ``workload``: its rate, CPU per unit, and ratios to both
@@ -129,7 +140,7 @@ def _comparison_rows(
     per_unit = cpu_per_session_us if workload.mode == "sessions" else cpu_per_message_us
     rows = []
     for index, name in enumerate(names):
-        what = _what(runs.as_run(workload), pipelines(name)) if index == 0 else ""
+        what = _what(runs.as_run(workload), pipelines) if index == 0 else ""
         if name in measured.unavailable:
             reason = measured.unavailable[name]
             rows.append(f"| {what} | {SHOWN[name]} | not measured: {reason} | | | |")
@@ -164,7 +175,7 @@ def _like_for_like(measured: Measured) -> list[str]:
         names = [SERVE, AIOSMTPD, NODE]
         if workload is IMPLICIT:
             names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE]
-        lines += _comparison_rows(measured, workload, names, lambda name: "does not pipeline")
+        lines += _comparison_rows(measured, workload, names, "does not pipeline")
     return [*lines, ""]
 
 
@@ -184,19 +195,14 @@ def _pipelined_and_sessions(measured: Measured) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
 
-    def pipelines(name: str) -> str:
-        return "pipelines where offered"
-
     def unpipelined_aiosmtpd(reference: str) -> tuple[Workload, str]:
         return (IMPLICIT if reference == AIOSMTPD else PIPELINED), reference
 
     lines += _comparison_rows(
-        measured, PIPELINED, [SERVE, NODE], pipelines, reference_of=unpipelined_aiosmtpd
+        measured, PIPELINED, [SERVE, NODE], "pipelines where offered", unpipelined_aiosmtpd
     )
     for workload in (SESSIONS, SESSIONS_STARTTLS):
-        lines += _comparison_rows(
-            measured, workload, [SERVE, AIOSMTPD, NODE], lambda name: "does not pipeline"
-        )
+        lines += _comparison_rows(measured, workload, [SERVE, AIOSMTPD, NODE], "does not pipeline")
     return [*lines, ""]
 
 

@@ -30,7 +30,7 @@ SESSIONS_STARTTLS = Workload("sessions-starttls", "starttls", "sessions", connec
 TEN = Workload("ten", "implicit", "ingest", connections=10, count=200)
 CROWD = Workload("crowd", "implicit", "ingest", connections=200, count=10, generators=2)
 LARGE = Workload("100KB", "implicit", "ingest", connections=1, count=50, size_bytes=100_000)
-HUGE = Workload("10MB", "implicit", "ingest", connections=1, count=2, size_bytes=10_000_000)
+HUGE = Workload("10MB", "implicit", "ingest", connections=1, count=1, size_bytes=10_000_000)
 
 LIKE_FOR_LIKE = (IMPLICIT, STARTTLS, MANY)
 BY_CONNECTIONS = (IMPLICIT, TEN, MANY, CROWD)

@@ -47,9 +47,11 @@ from bench.figures import Measured
 from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 from fakeserver.transport.tls import load_or_create
 
+_STARTED = time.perf_counter()
+
 
 def _progress(text: str) -> None:
-    print(f"bench: {text}", file=sys.stderr, flush=True)
+    print(f"bench: [{time.perf_counter() - _STARTED:.0f} s] {text}", file=sys.stderr, flush=True)
 
 
 def servers_and_rounds(measured: Measured, certs: Path, scale: float) -> None:
@@ -120,11 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fewer messages when < 1")
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     arguments = parser.parse_args(argv)
+    if arguments.rounds < 1 or not arguments.scale > 0:
+        parser.error("--rounds must be at least 1 and --scale above 0")
     default = arguments.rounds == 3 and arguments.scale == 1.0
     command = "make bench" if default else (
         f"python -m bench.run --rounds {arguments.rounds} --scale {arguments.scale}"
     )  # fmt: skip
-    measured = Measured(command=command, rounds=arguments.rounds)
+    measured = Measured(command=command, rounds=arguments.rounds, scale=arguments.scale)
     measured.load_average.append(os.getloadavg()[0])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="smtprig-bench-") as folder:
@@ -134,9 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         start_up(measured, certs)
     for transcripts in (False, True):
         measured.held[transcripts] = memory.held_per_message(transcripts=transcripts)
-    measured.fixture = fixture_bench.run(max(50, int(300 * arguments.scale)))
+    measured.fixture = fixture_bench.run(max(50, int(150 * arguments.scale)))
     _progress("pytest fixture: done")
     measured.client = client_bench.run(max(50, int(500 * arguments.scale)), arguments.rounds)
+    _progress("our client against smtplib: done")
     measured.seconds = time.perf_counter() - started
     measured.load_average.append(os.getloadavg()[0])
     text = report.markdown(measured)

@@ -106,7 +106,7 @@ def running(name: str, certs_dir: Path) -> Iterator[Running]:
     assert process.stdout is not None
     drain: threading.Thread | None = None
     try:
-        ready = _read_ready(name, process.stdout)
+        ready = _read_ready(name, process)
         drain = threading.Thread(target=_drain, args=(process.stdout,), daemon=True)
         drain.start()
         yield Running(
@@ -129,9 +129,11 @@ def running(name: str, certs_dir: Path) -> Iterator[Running]:
         process.stdout.close()
 
 
-def _read_ready(name: str, stdout: IO[bytes]) -> dict[str, str | int]:
+def _read_ready(name: str, process: subprocess.Popen[bytes]) -> dict[str, str | int]:
     """The ready line of JSON, or for the live log the ports and CA its banner names."""
-    timer = threading.Timer(_START_TIMEOUT_S, stdout.close)  # unblocks readline if it hangs
+    assert process.stdout is not None
+    stdout = process.stdout
+    timer = threading.Timer(_START_TIMEOUT_S, process.kill)  # EOF ends a hung readline
     timer.start()
     try:
         if name != SERVE_LIVE:
