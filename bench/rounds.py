@@ -3,8 +3,10 @@
 The machine is shared and its load moves, so no figure stands alone: within a round, a
 workload runs on its servers one right after another (A B C, then in the next round B C A,
 and so on, so that no server always goes first), and tables compare medians over rounds of
-figures taken minutes apart at most. :class:`Runs` keeps every :class:`~bench.measure.Result`
-by workload and server.
+figures taken minutes apart at most. Before each run a fake is reset (``POST /api/v1/reset``),
+so every run finds it as a user's test would, however many messages earlier runs left: the
+``serve --json`` that runs every workload and the variants that run one are on equal terms.
+:class:`Runs` keeps every :class:`~bench.measure.Result` by workload and server.
 
 :data:`LIKE_FOR_LIKE` and the rest name the workloads of issue 12; :func:`plan` says which
 servers run each one.
@@ -19,7 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.measure import Result, Workload, load
-from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS, Running, running
+from bench.servers import (
+    AIOSMTPD,
+    NODE,
+    SERVE,
+    SERVE_LIVE,
+    SERVE_NO_TRANSCRIPTS,
+    Running,
+    reset,
+    running,
+)
 
 IMPLICIT = Workload("implicit", "implicit", "ingest", connections=1, count=2000)
 STARTTLS = Workload("starttls", "starttls", "ingest", connections=1, count=2000)
@@ -98,6 +109,7 @@ def interleave(
             present = [name for name in names if name in servers]
             turn = number % len(present)
             for name in present[turn:] + present[:turn]:
+                reset(servers[name])
                 runs.add(workload, name, load(servers[name], workload))
         progress(f"round {number + 1} of {rounds} done")
 
@@ -154,5 +166,6 @@ def interleave_fresh(
                     continue
                 load(servers[name], Workload("warm-up", "implicit", "ingest", 1, 5))
                 for workload in steps:
+                    reset(servers[name])
                     runs.add(workload, name, load(servers[name], workload))
         progress(f"large messages: round {number + 1} of {rounds} done")

@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,8 +50,10 @@ AIOSMTPD = "aiosmtpd"
 NODE = "Node smtp-server"
 
 _START_TIMEOUT_S = 60.0
+_RESET_TIMEOUT_S = 30.0
 _BANNER_PORT = re.compile(r"^\s*(implicit TLS|STARTTLS)\s+\(like \d+\): (\S+) port (\d+)")
 _BANNER_CA = re.compile(r"^Trust this CA: (\S+)")
+_BANNER_HTTP = re.compile(r"^Inbox and HTTP API: (\S+)")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Running:
     submission_port: int
     cafile: str
     pid: int
+    http_url: str | None = None
+    """The fake's HTTP API, e.g. ``http://127.0.0.1:8025/``; None for the references."""
 
     def port(self, tls: str) -> int:
         """The implicit-TLS port for ``"implicit"``, the STARTTLS port for ``"starttls"``."""
@@ -116,6 +121,7 @@ def running(name: str, certs_dir: Path) -> Iterator[Running]:
             int(ready["submission_port"]),
             str(ready["cafile"]),
             process.pid,
+            str(ready["http_url"]) if "http_url" in ready else None,
         )
     finally:
         process.terminate()
@@ -147,6 +153,7 @@ def _read_ready(name: str, process: subprocess.Popen[bytes]) -> dict[str, str | 
                     "smtps_port": ready["smtps"]["port"],
                     "submission_port": ready["submission"]["port"],
                     "cafile": ready["cafile"],
+                    "http_url": ready["http"]["url"],
                 }
             return dict(ready)
         found: dict[str, str | int] = {}
@@ -157,6 +164,8 @@ def _read_ready(name: str, process: subprocess.Popen[bytes]) -> dict[str, str | 
                 found |= {"host": port[2], key: int(port[3])}
             elif ca := _BANNER_CA.match(text):
                 found["cafile"] = ca[1]
+            elif http := _BANNER_HTTP.match(text):
+                found["http_url"] = http[1]
             elif text.startswith("Ready in"):
                 return found
         raise RuntimeError(f"{name} exited before its banner said 'Ready in'")
@@ -164,6 +173,18 @@ def _read_ready(name: str, process: subprocess.Popen[bytes]) -> dict[str, str | 
         raise RuntimeError(f"{name} printed no usable ready line: {error}") from error
     finally:
         timer.cancel()
+
+
+def reset(server: Running) -> None:
+    """Makes a fake as good as new (``POST /api/v1/reset``: no messages, sessions or
+    transcripts kept), so that every run starts where a user's test would; the references
+    keep nothing anyway."""
+    if server.http_url is None:
+        return
+    request = urllib.request.Request(f"{server.http_url}api/v1/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=_RESET_TIMEOUT_S) as answer:
+        if answer.status != 204:
+            raise RuntimeError(f"{server.name}: POST /api/v1/reset answered {answer.status}")
 
 
 def _drain(stdout: IO[bytes]) -> None:

@@ -5,6 +5,8 @@ reference was not measured. No figure is checked: speed belongs to the benchmark
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,15 @@ from bench import loadgen
 from bench.figures import Measured, ratio, summary
 from bench.measure import Workload, load
 from bench.report import markdown
-from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS, running
+from bench.servers import (
+    AIOSMTPD,
+    NODE,
+    SERVE,
+    SERVE_LIVE,
+    SERVE_NO_TRANSCRIPTS,
+    reset,
+    running,
+)
 from fakeserver.transport.tls import load_or_create
 
 
@@ -32,6 +42,19 @@ def test_each_server_reports_its_ports_and_takes_load_on_both(name: str, certs: 
             assert (result.messages, result.sessions) == (6, 2)
         assert server.smtps_port != server.submission_port
         assert Path(server.cafile) == certs / "ca.pem"
+        if name == AIOSMTPD:
+            assert server.http_url is None
+            return
+        assert server.http_url is not None
+        assert len(_messages(server.http_url)) == 12
+        reset(server)
+        assert _messages(server.http_url) == [], "each run starts on an empty fake"
+
+
+def _messages(http_url: str) -> list[object]:
+    with urllib.request.urlopen(f"{http_url}api/v1/messages?limit=100", timeout=10) as answer:
+        items: list[object] = json.load(answer)["items"]
+    return items
 
 
 def test_sessions_sizes_and_several_generators_add_up(certs: Path) -> None:
