@@ -1,11 +1,11 @@
 """Messages per second on one connection: smtprig's client against smtplib.
 
 Both send the same ~1 KB message N times over one implicit-TLS connection, logged in once,
-to the same fake Gmail running in its own process (bench/servers.py). Rounds alternate (smtprig,
-smtplib, smtprig, ...) so that both see the same machine; the table gives medians over the
-rounds. smtprig's client pipelines MAIL, RCPT and DATA when the server offers PIPELINING,
-as Gmail does, and ``send_messages`` also pipelines each end of data with the next envelope
-(one round trip per message); smtplib waits for each reply.
+to the same ``fakeserver serve --json`` in its own process (bench/servers.py). Rounds
+alternate (smtprig, smtplib, smtprig, ...) so that both see the same machine; the table
+gives medians over the rounds. smtprig's client pipelines MAIL, RCPT and DATA when the server
+offers PIPELINING, as Gmail does, and ``send_messages`` also pipelines each end of data with
+the next envelope (one round trip per message); smtplib waits for each reply.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.servers import running
+from bench.servers import SERVE, running
 from client import SendResult, SMTPClient
 
 MESSAGE = b"Subject: benchmark\r\n\r\n" + (b"x" * 68 + b"\r\n") * 14
@@ -37,10 +37,10 @@ class Served:
 
 @contextmanager
 def served() -> Iterator[Served]:
-    """The fake in its own process (full persona, outbox on, no live log), own certificates."""
+    """``fakeserver serve --json`` in its own process, with its own certificates."""
     with (
         tempfile.TemporaryDirectory(prefix="smtprig-bench-") as folder,
-        running("fake", Path(folder)) as server,
+        running(SERVE, Path(folder)) as server,
     ):
         context = ssl.create_default_context(cafile=server.cafile)
         yield Served(server.host, server.smtps_port, context)

@@ -32,7 +32,7 @@ from fakeserver.server.fake import FakeGmail, ServerOptions
 _READY_WAIT_S = 15.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -54,7 +54,7 @@ def start_up(runs: int) -> tuple[list[float], list[float], list[float]]:
     to_readyz, to_line, without_http = [], [], []
     with tempfile.TemporaryDirectory() as certs:
         for _ in range(runs):
-            port = _free_port()
+            port = free_port()
             started = time.perf_counter()
             process = subprocess.Popen(
                 [sys.executable, "-m", "fakeserver", "serve", "--json", "--smtps-port", "0",

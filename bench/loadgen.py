@@ -1,18 +1,29 @@
 """The load generator: a separate process that drives one SMTP server and prints figures.
 
 Each connection does what a well-behaved client does with Gmail: implicit TLS (or STARTTLS),
-EHLO, AUTH PLAIN once, then MAIL, RCPT, DATA and a ~1 KB message per message, then QUIT.
-It parses replies no more than needed: the code of each reply's last line.
+EHLO, AUTH PLAIN once, then MAIL, RCPT, DATA and a message of ``--size`` bytes (about 1 KB by
+default) per message, then QUIT. It parses replies no more than needed: the code of each
+reply's last line.
 
 With ``--pipelining auto`` (the default) it pipelines when EHLO offers PIPELINING, as Gmail
 does (RFC 2920): MAIL, RCPT and DATA go in one write, and each message's data goes with the
 next message's MAIL, RCPT and DATA. A server that does not offer it (aiosmtpd) gets one
-command at a time. ``--pipelining off`` is one command at a time for everyone.
+command at a time. ``--pipelining off`` is one command at a time for everyone, as smtplib,
+nodemailer, swaks and most other clients do.
 
     python -m bench.loadgen --port P --cafile F --mode ingest --connections 50 --messages 40
+    python -m bench.loadgen ... --mode ingest --size 10000000 --messages 2
     python -m bench.loadgen ... --mode sessions --connections 20 --sessions 400
 
-Prints one JSON object: {"messages": n, "sessions": n, "seconds": s, "errors": n}.
+In ``--mode sessions`` each session sends one message: connect, TLS, EHLO, AUTH, one message,
+QUIT.
+
+Prints one JSON object: ``{"messages": n, "sessions": n, "seconds": s, "errors": n,
+"cpu_s": s, "started": t, "finished": t}``. ``cpu_s`` is the generator's own CPU time, so
+that the caller can tell whether the generator, not the server, was the bottleneck;
+``started`` and ``finished`` are ``time.monotonic()`` readings (the system-wide
+CLOCK_MONOTONIC on Linux), so that the runs of several generator processes can be put on
+one time line.
 """
 
 from __future__ import annotations
@@ -25,12 +36,19 @@ import json
 import ssl
 import time
 
-MESSAGE = (
-    b"From: load@example.org\r\nTo: sink@example.org\r\nSubject: benchmark\r\n\r\n"
-    + (b"x" * 68 + b"\r\n") * 13
-    + b".\r\n"
-)  # about 1 KB, with the end-of-data line
+DEFAULT_SIZE = 1024
+LINE = b"x" * 76 + b"\r\n"  # RFC 5322 §2.1.1: lines of at most 78 characters
+HEADERS = b"From: load@example.org\r\nTo: sink@example.org\r\nSubject: benchmark\r\n\r\n"
 AUTH = b"AUTH PLAIN " + base64.b64encode(b"\0tester@gmail.com\0app-password") + b"\r\n"
+ENVELOPE = b"MAIL FROM:<tester@gmail.com>\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n"
+
+
+def message(size: int = DEFAULT_SIZE) -> bytes:
+    """A message of about ``size`` bytes (never less than its headers), with the end-of-data
+    line."""
+    lines, remainder = divmod(max(0, size - len(HEADERS)), len(LINE))
+    last = b"x" * max(0, remainder - 2) + b"\r\n" if remainder else b""
+    return HEADERS + LINE * lines + last + b".\r\n"
 
 
 class Failed(Exception):
@@ -68,11 +86,14 @@ async def command(
         raise Failed(f"{data[:20]!r} got {code}, expected {expect}")
 
 
-ENVELOPE = b"MAIL FROM:<tester@gmail.com>\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n"
-
-
 async def session(
-    host: str, port: int, context: ssl.SSLContext, starttls: bool, messages: int, pipelining: bool
+    host: str,
+    port: int,
+    context: ssl.SSLContext,
+    starttls: bool,
+    messages: int,
+    pipelining: bool,
+    body: bytes,
 ) -> int:
     if starttls:
         reader, writer = await asyncio.open_connection(host, port)
@@ -90,21 +111,21 @@ async def session(
             writer.write(b"EHLO loadgen.example\r\n")
             _, offered = await reply_lines(reader)
         await command(reader, writer, AUTH, 235)
-        if pipelining and b"PIPELINING" in offered:
+        if messages and pipelining and b"PIPELINING" in offered:
             # RFC 2920: the envelope in one write, and the data with the next envelope.
             writer.write(ENVELOPE)
             await expect(reader, 250, 250, 354)
             for _ in range(messages - 1):
-                writer.write(MESSAGE + ENVELOPE)
+                writer.write(body + ENVELOPE)
                 await expect(reader, 250, 250, 250, 354)
-            writer.write(MESSAGE)
+            writer.write(body)
             await expect(reader, 250)
         else:
             for _ in range(messages):
                 await command(reader, writer, b"MAIL FROM:<tester@gmail.com>\r\n", 250)
                 await command(reader, writer, b"RCPT TO:<sink@example.org>\r\n", 250)
                 await command(reader, writer, b"DATA\r\n", 354)
-                await command(reader, writer, MESSAGE, 250)
+                await command(reader, writer, body, 250)
         await command(reader, writer, b"QUIT\r\n", 221)
     finally:
         writer.close()
@@ -115,6 +136,7 @@ async def session(
 
 async def run(arguments: argparse.Namespace) -> dict[str, float]:
     context = ssl.create_default_context(cafile=arguments.cafile)
+    body = message(arguments.size)
     errors = 0
     done_messages = 0
     done_sessions = 0
@@ -131,6 +153,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, float]:
                     starttls,
                     per_session,
                     arguments.pipelining == "auto",
+                    body,
                 )
                 done_messages += sent
                 done_sessions += 1
@@ -142,15 +165,19 @@ async def run(arguments: argparse.Namespace) -> dict[str, float]:
         jobs = [worker(1, arguments.messages) for _ in range(connections)]
     else:
         per_worker = max(1, arguments.sessions // connections)
-        jobs = [worker(per_worker, 1) for _ in range(connections)]
-    started = time.perf_counter()
+        jobs = [worker(per_worker, 1) for _ in range(connections)]  # one message each
+    cpu_before = time.process_time()
+    started = time.monotonic()
     await asyncio.wait_for(asyncio.gather(*jobs), timeout=arguments.timeout)
-    seconds = time.perf_counter() - started
+    finished = time.monotonic()
     return {
         "messages": done_messages,
         "sessions": done_sessions,
-        "seconds": seconds,
+        "seconds": finished - started,
         "errors": errors,
+        "cpu_s": time.process_time() - cpu_before,
+        "started": started,
+        "finished": finished,
     }
 
 
@@ -162,8 +189,9 @@ def main() -> None:
     parser.add_argument("--tls", choices=["implicit", "starttls"], default="implicit")
     parser.add_argument("--mode", choices=["ingest", "sessions"], default="ingest")
     parser.add_argument("--connections", type=int, default=1)
-    parser.add_argument("--messages", type=int, default=100)
-    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=100, help="per connection")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="bytes per message")
+    parser.add_argument("--sessions", type=int, default=200, help="in all, --mode sessions")
     parser.add_argument("--pipelining", choices=["auto", "off"], default="auto")
     parser.add_argument("--timeout", type=float, default=300.0)
     print(json.dumps(asyncio.run(run(parser.parse_args()))), flush=True)

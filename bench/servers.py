@@ -1,76 +1,200 @@
 """The servers a benchmark compares, each in its own process, started by the benchmark.
 
-- ``fake``: smtprig's fake Gmail, the full persona with the outbox on (as in a test suite:
-  no live log, no transcripts kept);
-- ``aiosmtpd``: the reference, stock aiosmtpd with implicit TLS, an authenticator that
-  accepts everyone, and its ``Sink`` handler.
+smtprig is measured as users run it, through the command line (``python -m fakeserver serve``,
+the same program as the ``fakeserver`` script), with ports 0, HTTP on a free port as
+``make serve`` would have it, and the benchmark's own certs dir:
 
-Both present a certificate from the same throw-away CA, written to a temporary folder.
-``python -m bench.servers fake|aiosmtpd CERTS_DIR`` prints one ready line of JSON, then
-serves until terminated.
+- ``serve --json``: JSON lines on stdout, transcripts kept (the default);
+- ``serve --json --no-transcripts``: the same without transcripts, to price them;
+- ``serve (live log)``: the readable conversation log, into a pipe the benchmark drains.
+
+The references:
+
+- ``aiosmtpd``: stock aiosmtpd with an authenticator that accepts everyone and its ``Sink``
+  handler, with two listeners: implicit TLS (where ``auth_require_tls`` must be off, since
+  aiosmtpd counts only STARTTLS as TLS; FIELD-NOTES) and STARTTLS (``require_starttls``, and
+  AUTH only after TLS, as Gmail);
+- ``Node smtp-server``: the same two listeners in Node (bench/node/server.cjs), when node and
+  npm are on the machine (:mod:`bench.nodepeer`).
+
+All present a certificate from the same throw-away CA in the benchmark's certs dir, which the
+caller creates first. Every server's stdout is drained by a thread that throws it away, so a
+server that prints per message never blocks on a full pipe and never writes to a terminal.
+``python -m bench.servers aiosmtpd CERTS_DIR`` prints one ready line of JSON, then serves until
+terminated.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from fakeserver.transport.tls import load_or_create, server_context
+
+SERVE = "serve --json"
+SERVE_NO_TRANSCRIPTS = "serve --json --no-transcripts"
+SERVE_LIVE = "serve (live log)"
+AIOSMTPD = "aiosmtpd"
+NODE = "Node smtp-server"
+
+_START_TIMEOUT_S = 60.0
+_RESET_TIMEOUT_S = 30.0
+_BANNER_PORT = re.compile(r"^\s*(implicit TLS|STARTTLS)\s+\(like \d+\): (\S+) port (\d+)")
+_BANNER_CA = re.compile(r"^Trust this CA: (\S+)")
+_BANNER_HTTP = re.compile(r"^Inbox and HTTP API: (\S+)")
 
 
 @dataclass(frozen=True)
 class Running:
+    """A server under load: where it listens, what to trust, and its process id (for CPU and
+    memory figures from /proc)."""
+
     name: str
     host: str
     smtps_port: int
-    submission_port: int | None
+    submission_port: int
     cafile: str
     pid: int
+    http_url: str | None = None
+    """The fake's HTTP API, e.g. ``http://127.0.0.1:8025/``; None for the references."""
+
+    def port(self, tls: str) -> int:
+        """The implicit-TLS port for ``"implicit"``, the STARTTLS port for ``"starttls"``."""
+        return self.smtps_port if tls == "implicit" else self.submission_port
+
+
+def command(name: str, certs_dir: Path) -> list[str]:
+    """The command line that starts server ``name``.
+
+    Raises:
+        bench.nodepeer.NotMeasured: ``name`` is Node smtp-server and it cannot run here.
+    """
+    serve = [sys.executable, "-m", "fakeserver", "serve", "--certs-dir", str(certs_dir),
+             "--smtps-port", "0", "--submission-port", "0", "--http", "127.0.0.1:0"]  # fmt: skip
+    if name == SERVE:
+        return [*serve, "--json"]
+    if name == SERVE_NO_TRANSCRIPTS:
+        return [*serve, "--json", "--no-transcripts"]
+    if name == SERVE_LIVE:
+        return serve
+    if name == AIOSMTPD:
+        return [sys.executable, "-m", "bench.servers", "aiosmtpd", str(certs_dir)]
+    if name == NODE:
+        from bench import nodepeer
+
+        _, where, _ = load_or_create(certs_dir)
+        return nodepeer.command(where.server_key, where.server_chain, where.ca)
+    raise ValueError(f"unknown server {name!r}")
 
 
 @contextmanager
 def running(name: str, certs_dir: Path) -> Iterator[Running]:
-    """Starts server ``name`` in a child process and stops it afterwards."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.servers", name, str(certs_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    """Starts server ``name`` in a child process and stops it afterwards.
+
+    Raises:
+        bench.nodepeer.NotMeasured: ``name`` is Node smtp-server and it cannot run here.
+        RuntimeError: the server exited or printed nothing usable before it was ready.
+    """
+    process = subprocess.Popen(command(name, certs_dir), stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    drain: threading.Thread | None = None
     try:
-        assert process.stdout is not None
-        ready = json.loads(process.stdout.readline())
+        ready = _read_ready(name, process)
+        drain = threading.Thread(target=_drain, args=(process.stdout,), daemon=True)
+        drain.start()
         yield Running(
             name,
-            ready["host"],
-            ready["smtps_port"],
-            ready.get("submission_port"),
-            ready["cafile"],
+            str(ready["host"]),
+            int(ready["smtps_port"]),
+            int(ready["submission_port"]),
+            str(ready["cafile"]),
             process.pid,
+            str(ready["http_url"]) if "http_url" in ready else None,
         )
     finally:
         process.terminate()
-        process.wait(30)
-        if process.stdout is not None:
-            process.stdout.close()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        if drain is not None:
+            drain.join(10)
+        process.stdout.close()
 
 
-def _serve_fake(certs_dir: Path) -> None:
-    from fakeserver.server.fake import FakeGmail, ServerOptions
+def _read_ready(name: str, process: subprocess.Popen[bytes]) -> dict[str, str | int]:
+    """The ready line of JSON, or for the live log the ports and CA its banner names."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    timer = threading.Timer(_START_TIMEOUT_S, process.kill)  # EOF ends a hung readline
+    timer.start()
+    try:
+        if name != SERVE_LIVE:
+            line = stdout.readline()
+            if not line:
+                raise RuntimeError(f"{name} exited before its ready line")
+            ready = json.loads(line)
+            if "smtps" in ready:  # fakeserver serve --json
+                return {
+                    "host": ready["smtps"]["host"],
+                    "smtps_port": ready["smtps"]["port"],
+                    "submission_port": ready["submission"]["port"],
+                    "cafile": ready["cafile"],
+                    "http_url": ready["http"]["url"],
+                }
+            return dict(ready)
+        found: dict[str, str | int] = {}
+        for raw in iter(stdout.readline, b""):
+            text = raw.decode()
+            if port := _BANNER_PORT.match(text):
+                key = "smtps_port" if port[1] == "implicit TLS" else "submission_port"
+                found |= {"host": port[2], key: int(port[3])}
+            elif ca := _BANNER_CA.match(text):
+                found["cafile"] = ca[1]
+            elif http := _BANNER_HTTP.match(text):
+                found["http_url"] = http[1]
+            elif text.startswith("Ready in"):
+                return found
+        raise RuntimeError(f"{name} exited before its banner said 'Ready in'")
+    except (OSError, ValueError) as error:
+        raise RuntimeError(f"{name} printed no usable ready line: {error}") from error
+    finally:
+        timer.cancel()
 
-    certificates, where, _ = load_or_create(certs_dir)
-    options = ServerOptions(certificates=certificates, record_transcripts=False)
-    with FakeGmail(options) as gmail:
-        _ready(gmail.smtps.host, gmail.smtps.port, gmail.submission.port, str(where.ca))
-        _wait_for_signal()
+
+def reset(server: Running) -> None:
+    """Makes a fake as good as new (``POST /api/v1/reset``: no messages, sessions or
+    transcripts kept), so that every run starts where a user's test would; the references
+    keep nothing anyway."""
+    if server.http_url is None:
+        return
+    request = urllib.request.Request(f"{server.http_url}api/v1/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=_RESET_TIMEOUT_S) as answer:
+        if answer.status != 204:
+            raise RuntimeError(f"{server.name}: POST /api/v1/reset answered {answer.status}")
+
+
+def _drain(stdout: IO[bytes]) -> None:
+    """Reads and throws away everything the server prints, as a terminal would show it."""
+    read = getattr(stdout, "read1", stdout.read)
+    try:
+        while read(65536):
+            pass
+    except (OSError, ValueError):  # closed under us at the end
+        pass
 
 
 class _Sink:
@@ -85,7 +209,7 @@ def _serve_aiosmtpd(certs_dir: Path) -> None:
     context = server_context(certificates)
     loop = asyncio.new_event_loop()
 
-    def factory() -> SMTP:
+    def implicit_tls() -> SMTP:
         return SMTP(
             _Sink(),
             hostname="localhost",
@@ -94,38 +218,47 @@ def _serve_aiosmtpd(certs_dir: Path) -> None:
             loop=loop,
         )
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    server = loop.run_until_complete(loop.create_server(factory, sock=sock, ssl=context))
+    def starttls() -> SMTP:
+        return SMTP(
+            _Sink(),
+            hostname="localhost",
+            authenticator=lambda *args: AuthResult(success=True),
+            tls_context=context,
+            require_starttls=True,  # and AUTH only after it (auth_require_tls's default)
+            loop=loop,
+        )
+
+    servers = []
+    ports = []
+    for factory, ssl_context in ((implicit_tls, context), (starttls, None)):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1024)
+        created = loop.create_server(factory, sock=sock, ssl=ssl_context)
+        servers.append(loop.run_until_complete(created))
+        ports.append(sock.getsockname()[1])
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    _ready("127.0.0.1", sock.getsockname()[1], None, str(where.ca))
-    _wait_for_signal()
-    loop.call_soon_threadsafe(server.close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-
-
-def _ready(host: str, smtps_port: int, submission_port: int | None, cafile: str) -> None:
     ready = {
-        "host": host,
-        "smtps_port": smtps_port,
-        "submission_port": submission_port,
-        "cafile": cafile,
+        "host": "127.0.0.1",
+        "smtps_port": ports[0],
+        "submission_port": ports[1],
+        "cafile": str(where.ca),
     }
     print(json.dumps(ready), flush=True)
-
-
-def _wait_for_signal() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *args: stop.set())
     stop.wait()
+    for server in servers:
+        loop.call_soon_threadsafe(server.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
 
 
 if __name__ == "__main__":
     import logging
 
     logging.disable(logging.CRITICAL)  # aiosmtpd logs every session at INFO
-    serve = {"fake": _serve_fake, "aiosmtpd": _serve_aiosmtpd}[sys.argv[1]]
-    serve(Path(sys.argv[2]))
+    if sys.argv[1:2] != ["aiosmtpd"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m bench.servers aiosmtpd CERTS_DIR")
+    _serve_aiosmtpd(Path(sys.argv[2]))

@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--record", type=Path, metavar="DIR", help="write one transcript per connection here"
     )
+    serve.add_argument(
+        "--no-transcripts",
+        action="store_true",
+        help="keep no transcript per connection (the API then has none; --record still writes)",
+    )
     serve.add_argument("--idle-timeout", type=float, metavar="SECONDS")
     serve.add_argument("--daily-quota", type=int, metavar="N", help="550 5.4.5 after N messages")
     serve.add_argument(
@@ -164,6 +169,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         certificates=certificates,
         maildir=arguments.maildir,
         idle_timeout_s=arguments.idle_timeout,
+        record_transcripts=not arguments.no_transcripts,  # --record keeps them regardless
         record_dir=arguments.record,
         # A server that runs for days keeps the last connections, not every one.
         history_limit=SERVE_HISTORY_LIMIT,

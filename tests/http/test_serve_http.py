@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.http.httpkit import Api
 from tests.support.serveproc import ServeProcess
@@ -39,6 +40,35 @@ def test_the_ready_line_names_the_api_and_the_api_serves_the_process(tmp_path: P
 
     assert waited.json["items"][0]["subject"] == "over http"
     assert "C: AUTH PLAIN <redacted>" in transcript.text  # the CLI records none itself
+
+
+def test_no_transcripts_keeps_none_but_record_still_writes_them(tmp_path: Path) -> None:
+    with ServeProcess(*EPHEMERAL, "--json", "--no-transcripts", cwd=tmp_path) as server:
+        ready = json.loads(server.expect(r"^\{").string)
+        api = Api(ready["http"]["url"])
+        _send(ready, "kept without a transcript")
+        waited = api.get("/api/v1/messages/wait?timeout_s=10")
+        kept = api.get("/api/v1/sessions/1/transcript")
+    assert waited.json["items"][0]["subject"] == "kept without a transcript"
+    assert kept.status == 404
+
+    record = ("--no-transcripts", "--record", "recorded")
+    with ServeProcess(*EPHEMERAL, "--json", *record, cwd=tmp_path) as server:
+        ready = json.loads(server.expect(r"^\{").string)
+        _send(ready, "recorded")
+        server.expect(r'"event": "closed"')
+        kept = Api(ready["http"]["url"]).get("/api/v1/sessions/1/transcript")
+    assert kept.status == 200, "--record needs the transcript, so it keeps it"
+    assert [path.suffix for path in (tmp_path / "recorded").iterdir()] == [".txt"]
+
+
+def _send(ready: dict[str, Any], subject: str) -> None:
+    context = ssl.create_default_context(cafile=ready["cafile"])
+    smtps = ready["smtps"]
+    with smtplib.SMTP_SSL(smtps["host"], smtps["port"], context=context, timeout=10) as smtp:
+        smtp.login("tester@gmail.com", "app-password")
+        message = f"Subject: {subject}\r\n\r\nx\r\n".encode()
+        smtp.sendmail("tester@gmail.com", ["a@example.org"], message)
 
 
 def test_the_banner_prints_the_inbox_url(tmp_path: Path) -> None:
