@@ -26,7 +26,7 @@ SAMPLE_FIELDS: dict[str, object] = {
 REPLY_LINE = re.compile(rb"([2-5][0-9][0-9])([- ])(.*)\r\n")
 
 
-@pytest.mark.parametrize("situation", list(Situation))
+@pytest.mark.parametrize("situation", list(PERSONA.replies))
 def test_every_reply_renders_to_valid_lines(situation: Situation) -> None:
     rendered = PERSONA.render(situation, SAMPLE_FIELDS)
     lines = rendered.splitlines(keepends=True)
@@ -45,7 +45,7 @@ def test_every_reply_renders_to_valid_lines(situation: Situation) -> None:
         assert rendered.endswith(b" ffacd0b85a97d-3b778f047afsm2210013f8f.39 - gsmtp\r\n")
 
 
-@pytest.mark.parametrize("situation", list(Situation))
+@pytest.mark.parametrize("situation", list(PERSONA.replies))
 def test_text_is_wrapped_at_70_columns(situation: Situation) -> None:
     template = PERSONA.replies[situation]
     prefix = 4 + (len(template.status) + 1 if template.status else 0)
@@ -112,16 +112,26 @@ def test_bad_persona_files_say_what_to_change(
         load_persona(write_variant(tmp_path, old, new))
 
 
-def test_a_missing_reply_is_named(tmp_path: Path) -> None:
-    data = tomllib.loads(GMAIL_TOML.read_text())
-    assert "vrfy" in data["replies"]
+def without_reply(tmp_path: Path, situation: str) -> Path:
     text = GMAIL_TOML.read_text()
-    start = text.index("[replies.vrfy]")
+    start = text.index(f"[replies.{situation}]")
     end = text.index("[replies.", start + 1)
     path = tmp_path / "missing.toml"
     path.write_text(text[:start] + text[end:])
-    with pytest.raises(PersonaError, match=re.escape("replies missing for ['vrfy']")):
-        load_persona(path)
+    return path
+
+
+def test_a_missing_required_reply_is_named(tmp_path: Path) -> None:
+    data = tomllib.loads(GMAIL_TOML.read_text())
+    assert "sender_ok" in data["replies"]
+    with pytest.raises(PersonaError, match=re.escape("replies missing for ['sender_ok']")):
+        load_persona(without_reply(tmp_path, "sender_ok"))
+
+
+def test_a_reply_without_evidence_may_be_left_out(tmp_path: Path) -> None:
+    persona = load_persona(without_reply(tmp_path, "vrfy"))
+    assert not persona.has(Situation.VRFY)
+    assert PERSONA.has(Situation.VRFY)
 
 
 def test_unknown_names_and_files_are_refused(tmp_path: Path) -> None:
