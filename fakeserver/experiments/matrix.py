@@ -41,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 
 from client.tls_mode import TLSMode
-from fakeserver.personas.model import Listener
+from fakeserver.personas.vocabulary import Listener
 from fakeserver.scripting.scenario import (
     Locator,
     Scenario,

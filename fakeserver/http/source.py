@@ -27,7 +27,7 @@ from client.transcript.model import Transcript
 from fakeserver.errors import ServerThreadError, UnmetExpectation
 from fakeserver.http.events import EventLog
 from fakeserver.http.records import RuleEntry, RuleError
-from fakeserver.personas.model import Listener
+from fakeserver.personas.vocabulary import Listener
 from fakeserver.scripting.scenario import Locator, Rule, Scenario, ScenarioError, parse_rules
 from fakeserver.scripting.script import Expectation, Script
 from fakeserver.server.observers import BaseObserver

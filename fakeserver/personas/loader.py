@@ -4,7 +4,7 @@ Invariants, checked when a persona is loaded so that a bad file fails at start-u
 message that says what to change:
 
 - ``[replies]`` names only :class:`~fakeserver.personas.model.Situation` s, and has every one
-  of :func:`~fakeserver.personas.standins.required_situations` (the others may be absent: the
+  of :func:`~fakeserver.personas.required.required_situations` (the others may be absent: the
   provider has no evidence for them);
 - every reply has a ``grade`` (:class:`~fakeserver.personas.model.Grade`) beside its
   ``evidence``, and renders to valid RFC 5321 §4.2 reply lines: a three-digit code, an enhanced
@@ -44,7 +44,7 @@ from fakeserver.personas.model import (
     Situation,
     render_lines,
 )
-from fakeserver.personas.standins import required_situations
+from fakeserver.personas.required import required_situations
 
 __all__ = ["load_persona", "shipped_personas"]
 

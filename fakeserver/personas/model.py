@@ -12,10 +12,10 @@ a tagged reply ends with the persona's tag (Gmail: ``<session-id> - gsmtp``; Mic
 ``[<front end> <time> <id>]`` on its errors).
 
 A persona need not have every :class:`Situation`: a situation the provider was never seen (nor
-documented, nor coded) answering is absent from its file, and
-:mod:`fakeserver.personas.standins` says what is compulsory and what the server says when a
-rule needs a reply the persona lacks. The words themselves (situations, templates, evidence
-grades) are in :mod:`fakeserver.personas.vocabulary`, re-exported here.
+documented, nor coded) answering is absent from its file; :meth:`Persona.template` then gives
+its fallback or a stand-in (:mod:`fakeserver.personas.vocabulary` says why, and
+:mod:`fakeserver.personas.required` what a file cannot do without). The words themselves
+(situations, templates, evidence grades) are in the vocabulary module, re-exported here.
 """
 
 from __future__ import annotations
@@ -28,10 +28,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fakeserver.personas.identifiers import Identifiers, Scope
-from fakeserver.personas.vocabulary import Exactness, Grade, Listener, ReplyTemplate, Situation
+from fakeserver.personas.vocabulary import (
+    MECHANISMS,
+    Exactness,
+    Grade,
+    Listener,
+    ReplyTemplate,
+    Situation,
+    stand_in,
+)
 
 __all__ = [
     "CLOCK_FIELDS",
+    "FALLBACKS",
     "FIELDS",
     "HELO_ARGUMENT_RULES",
     "MECHANISMS",
@@ -69,14 +78,13 @@ FIELDS = frozenset(
 ``sender`` and ``octets`` have values only where a reply is about them (a recipient, a command
 line, an accepted message, the logged-in account, the MAIL FROM address, a BDAT chunk)."""
 
-MECHANISMS = ("LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER", "PLAIN-CLIENTTOKEN")
-"""The SASL mechanisms the fake can judge (:mod:`fakeserver.session.auth`); a persona takes
-some of them."""
-
 HELO_ARGUMENT_RULES = ("optional", "required", "no_spaces", "domain")
 """What a provider asks of the EHLO/HELO argument, each rule stricter than the one before:
 anything, even nothing (SendGrid); something (SES); no spaces (Gmail); a domain or an address
 literal (Microsoft 365, which answers ``EHLO MacBook..`` with 501 5.5.4)."""
+
+FALLBACKS = {Situation.EHLO_IMPLICIT_TLS: Situation.EHLO_AFTER_TLS}
+"""Situations that, when a persona lacks them, are answered with another of its replies."""
 
 _UNSAFE_ON_THE_WIRE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 """Characters a reply never carries: controls (a bare CR or LF would end the reply line early)
@@ -167,17 +175,30 @@ class Persona:
         """Whether the persona has a reply of its own for ``situation``."""
         return situation in self.replies
 
+    def template(self, situation: Situation) -> ReplyTemplate:
+        """The reply for ``situation``: the persona's own, its fallback (:data:`FALLBACKS`),
+        or a stand-in that says the persona has none
+        (:func:`~fakeserver.personas.vocabulary.stand_in`)."""
+        template = self.replies.get(situation)
+        if template is not None:
+            return template
+        fallback = FALLBACKS.get(situation)
+        if fallback is not None and fallback in self.replies:
+            return self.replies[fallback]
+        enhanced = any(reply.status for reply in self.replies.values())
+        return stand_in(self.name, situation, enhanced=enhanced)
+
     def render(
         self,
         situation: Situation,
         fields: Mapping[str, object],
         clock: Callable[[], float] | None = None,
     ) -> bytes:
-        """Renders the persona's own reply for ``situation`` as wire bytes, each line ending in
-        CRLF (:func:`fakeserver.personas.standins.template_for` also covers the ones it lacks).
+        """Renders the reply for ``situation`` (see :meth:`template`) as wire bytes, each line
+        ending in CRLF.
 
         Args:
-            situation: which reply; one the persona has (else KeyError).
+            situation: which reply.
             fields: values for the template's ``{fields}``; ``hostname`` and ``size_limit``
                 default to the persona's own.
             clock: Unix time for the :data:`CLOCK_FIELDS`; None renders them at time 0.
@@ -185,7 +206,7 @@ class Persona:
         Returns:
             The reply, ready to send.
         """
-        return render_lines(self, self.replies[situation], fields, clock)
+        return render_lines(self, self.template(situation), fields, clock)
 
     def new_session_id(self, rng: random.Random, now: float = 0.0) -> str:
         """Draws this persona's per-connection id (its ``session_id`` identifier) from ``rng``."""

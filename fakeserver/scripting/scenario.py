@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeserver.errors import ScriptError
-from fakeserver.personas.model import Situation
+from fakeserver.personas.vocabulary import Situation
 from fakeserver.scripting.faults import Fault
 from fakeserver.scripting.script import ALIASES, Script, Step, plan_kind, steps_for
 from fakeserver.scripting.tomlfile import (

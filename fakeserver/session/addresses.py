@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fakeserver.personas.model import Situation
+from fakeserver.personas.vocabulary import Situation
 
 __all__ = ["forward_path", "is_mailbox", "mail_parameters_refusal", "reverse_path"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from fakeserver.personas.model import Situation
+from fakeserver.personas.vocabulary import Situation
 
 __all__ = ["helo_refusal", "rcpt_parameters_taken", "without_dsn_parameters"]
 

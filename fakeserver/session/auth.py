@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fakeserver.personas.model import MECHANISMS, Persona, Situation
+from fakeserver.personas.vocabulary import MECHANISMS, Situation
 from fakeserver.session import sasl
 from fakeserver.session.accounts import Accounts, LoginVerdict
 
@@ -42,19 +42,28 @@ class Authenticator:
     Args:
         accounts: who may log in.
         failure_limit: failed logins after which AUTH gets ``too_many_logins``; None: no limit.
-        persona: whose mechanisms are taken (others get ``unrecognized_auth_type``; retired
-            ones ``xoauth_unsupported``), and whether a refused token gets an error challenge.
+        mechanisms: the persona's mechanisms (others get ``unrecognized_auth_type``).
+        retired: mechanisms it names but refuses with ``xoauth_unsupported``.
+        error_challenge: a refused token gets the ``auth_token_error`` challenge first.
     """
 
-    def __init__(self, accounts: Accounts, failure_limit: int | None, persona: Persona) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        failure_limit: int | None,
+        *,
+        mechanisms: tuple[str, ...] = MECHANISMS,
+        retired: tuple[str, ...] = ("XOAUTH",),
+        error_challenge: bool = True,
+    ) -> None:
         self.user: str | None = None
         self.mechanism: str | None = None
         self.failures = 0
         self._accounts = accounts
         self._failure_limit = failure_limit
-        self._mechanisms = frozenset(persona.auth_mechanisms)
-        self._retired = frozenset(persona.retired_mechanisms)
-        self._error_challenge = persona.behaviour.oauth_error_challenge
+        self._mechanisms = frozenset(mechanisms)
+        self._retired = frozenset(retired)
+        self._error_challenge = error_challenge
         self._exchange: _Exchange | None = None
 
     @property

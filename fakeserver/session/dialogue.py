@@ -17,7 +17,7 @@ at: transcript 18), unless the persona's behaviour lets the transaction run in c
 
 Where providers differ, the rules read the persona's :class:`~fakeserver.personas.model.Behaviour`
 (what the EHLO argument must be, whether BDAT is a command...), never its name; a reply the
-persona lacks is its stand-in (:mod:`fakeserver.personas.standins`).
+persona lacks is its stand-in (:meth:`~fakeserver.personas.model.Persona.template`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 
 from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.model import Listener, Persona, Situation
-from fakeserver.personas.standins import template_for
 from fakeserver.session.accounts import Accounts
 from fakeserver.session.addresses import (
     forward_path,
@@ -171,7 +170,13 @@ class Dialogue:
         self.tls = listener.implicit_tls
         self.greeted = False
         self.helo_name: str | None = None
-        self.auth = Authenticator(accounts, policy.auth_failure_limit, persona)
+        self.auth = Authenticator(
+            accounts,
+            policy.auth_failure_limit,
+            mechanisms=persona.auth_mechanisms,
+            retired=persona.retired_mechanisms,
+            error_challenge=persona.behaviour.oauth_error_challenge,
+        )
         self.messages_accepted = 0
         self._behaviour = persona.behaviour
         self._implicit_tls = listener.implicit_tls
@@ -194,7 +199,7 @@ class Dialogue:
 
     def say(self, situation: Situation, **fields: object) -> Decision:
         """Says ``situation``; the connection closes after it if the persona's reply closes."""
-        closes = template_for(self.persona, situation).closes
+        closes = self.persona.template(situation).closes
         merged = {**self._fields, **fields} if fields else self._fields
         return Decision(situation, merged, Next.CLOSE if closes else Next.COMMAND)
 

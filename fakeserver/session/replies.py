@@ -5,7 +5,7 @@ A scripted 4xx or 5xx refuses the command (:func:`refuses`), so it has no effect
 ``421`` also closes the connection, as RFC 5321 §3.8 says (:func:`closes_after`).
 
 A situation the persona lacks is rendered as its stand-in
-(:func:`fakeserver.personas.standins.template_for`). Replies that show the time (Microsoft
+(:meth:`fakeserver.personas.model.Persona.template`). Replies that show the time (Microsoft
 365's greeting date and error suffix) are rendered afresh each time; the others, once per
 connection.
 """
@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from typing import TypeGuard
 
 from fakeserver.personas.model import CLOCK_FIELDS, Persona, ReplyTemplate, Situation, render_lines
-from fakeserver.personas.standins import template_for
 from fakeserver.scripting.script import Action, RawReply, ScriptedReply
 
 __all__ = ["Replies", "closes_after", "refuses"]
@@ -48,7 +47,7 @@ class Replies:
         data = self._kept.get(situation) if fields is self._fields else None
         if data is not None:
             return data
-        template = template_for(self._persona, situation)
+        template = self._persona.template(situation)
         data = render_lines(self._persona, template, fields, self._clock)
         if fields is self._fields and not template.fields & CLOCK_FIELDS:
             self._kept[situation] = data
@@ -57,7 +56,7 @@ class Replies:
     def scripted(self, reply: ScriptedReply, fields: Mapping[str, object]) -> bytes:
         """A scripted reply, in the persona's house style where it has one."""
         if isinstance(reply, Situation):
-            template = template_for(self._persona, reply)
+            template = self._persona.template(reply)
             return render_lines(self._persona, template, fields, self._clock)
         if isinstance(reply, RawReply):
             return b"".join(line.encode("utf-8") + b"\r\n" for line in reply.lines)
@@ -66,7 +65,7 @@ class Replies:
 
 def _reply_code(persona: Persona, reply: ScriptedReply) -> int:
     if isinstance(reply, Situation):
-        return template_for(persona, reply).code
+        return persona.template(reply).code
     return reply.code
 
 
@@ -82,7 +81,7 @@ def refuses(action: Action | None, persona: Persona) -> TypeGuard[Action]:
 def closes_after(persona: Persona, reply: ScriptedReply) -> bool:
     """Whether the server closes after a scripted reply."""
     if isinstance(reply, Situation):
-        return template_for(persona, reply).closes
+        return persona.template(reply).closes
     if isinstance(reply, RawReply):
         return reply.code == 421  # RFC 5321 §3.8: 421 announces the close
     template: ReplyTemplate = reply

@@ -31,7 +31,6 @@ from client.transcript.recorder import Recorder
 from client.transcript.redaction import REDACTED
 from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.model import Grade, Listener, Persona, Situation
-from fakeserver.personas.standins import template_for
 from fakeserver.scripting.faults import BodyPlan, Fault, HandshakePlan, ReplyPlan, shape
 from fakeserver.scripting.script import Action, Script, Step
 from fakeserver.session import actions, events
@@ -423,8 +422,8 @@ class Session:
         return []
 
     def _gap(self, situation: Situation) -> None:
-        """A rule needed a reply the persona has no evidence for (fakeserver.personas.standins)."""
-        template = template_for(self._persona, situation)
+        """A rule needed a reply the persona has no evidence for (Persona.template)."""
+        template = self._persona.template(situation)
         if template.grade is Grade.STAND_IN:
             self._note("gap", f"{self._persona.name} has no reply for {situation.value}")
 
