@@ -313,8 +313,9 @@ class Session:
             self._note("discarded", "the message past SIZE (its lines past the limit)")
         action = self._decide(Step.END_OF_DATA)
         if refuses(action, self._persona):
+            refusal = self._refuse(action)  # first: the reply may name the sender
             self.dialogue.abandon_transaction()
-            return self._refuse(action)
+            return refusal
         return self._reply(self.dialogue.message_received(event.content), action)
 
     def _chunk_received(self, chunk: bytes | None) -> list[actions.Action]:
@@ -322,8 +323,9 @@ class Session:
             self._note("discarded", "a BDAT chunk: read, not kept, not recorded")
         action = self._decide(Step.BDAT)
         if refuses(action, self._persona):
+            refusal = self._refuse(action)  # first: the reply may name the sender
             self.dialogue.abandon_transaction()
-            return self._refuse(action)
+            return refusal
         return self._reply(self.dialogue.chunk_received(chunk), action)
 
     def _tls_started(self, event: events.TLSStarted) -> list[actions.Action]:
