@@ -185,7 +185,9 @@ class Persona:
         fallback = FALLBACKS.get(situation)
         if fallback is not None and fallback in self.replies:
             return self.replies[fallback]
-        enhanced = any(reply.status for reply in self.replies.values())
+        # Enhanced codes if the persona's house style has them, as its 250 to MAIL shows (SES
+        # has a few inside SubEthaSMTP texts, but none on its own replies).
+        enhanced = self.replies[Situation.SENDER_OK].status is not None
         return stand_in(self.name, situation, enhanced=enhanced)
 
     def render(
