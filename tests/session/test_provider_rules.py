@@ -156,6 +156,7 @@ def test_a_rule_that_needs_a_missing_reply_gets_a_stand_in_noted_as_a_gap() -> N
     assert made.closed is None
     assert ("gap", "office365 has no reply for syntax_error") in made.journal.events
     record = made.hang_up()
+    assert record.transcript is not None
     assert "# --- gap: office365 has no reply for syntax_error ---" in dump(record.transcript)
 
 
