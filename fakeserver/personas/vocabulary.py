@@ -245,6 +245,11 @@ class ReplyTemplate:
 # RFC 3207 §4 (STARTTLS); a True third item closes the connection (a 421, or a stream that
 # cannot be trusted any more).
 _STANDARD: dict[Situation, tuple[int, str, bool]] = {
+    Situation.EHLO_BEFORE_TLS: (250, "", False),
+    Situation.STARTTLS_READY: (220, "2.0.0", False),
+    Situation.AUTH_LOGIN_USERNAME: (334, "", False),
+    Situation.AUTH_LOGIN_PASSWORD: (334, "", False),
+    Situation.CHUNK_ACCEPTED: (250, "2.0.0", False),
     Situation.HELO_EMPTY: (501, "5.5.4", False),
     Situation.HELO_INVALID: (501, "5.5.4", False),
     Situation.EHLO_THROTTLED: (421, "4.7.0", True),
@@ -291,7 +296,8 @@ _STANDARD: dict[Situation, tuple[int, str, bool]] = {
     Situation.VRFY: (252, "2.1.5", False),
     Situation.IDLE_TIMEOUT: (421, "4.4.2", True),
 }
-"""The stand-in's code for every situation a persona may lack."""
+"""The stand-in's code for every situation a persona may lack (whether a persona must have one
+depends on its ports, mechanisms and behaviour: :mod:`fakeserver.personas.required`)."""
 
 
 def stand_in(persona: str, situation: Situation, *, enhanced: bool) -> ReplyTemplate:
