@@ -8,7 +8,6 @@ import json
 import urllib.parse
 
 from fakeserver.http.options import masked
-from fakeserver.http.serving import HttpOptions
 from fakeserver.personas.model import Listener
 from fakeserver.server.fake import FakeGmail
 from fakeserver.transport.tls import CertificatePaths
@@ -43,8 +42,9 @@ def banner(server: FakeGmail, where: CertificatePaths) -> str:
             lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
     if server.http is not None:
         lines.append(f"Inbox and HTTP API: {server.http.url}  (API under /api/v1)")
-        served = server.options.http
-        api_token = served.token if isinstance(served, HttpOptions) else None
+        # HttpOptions has a token; other ways of serving need not (and this module does not
+        # import the web stack: it would lengthen the import chain).
+        api_token = getattr(server.options.http, "token", None)
         if api_token is not None:
             lines.append(f"  every request needs the token {masked(api_token)}")
     lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")

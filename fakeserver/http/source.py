@@ -27,7 +27,7 @@ from client.transcript.model import Transcript
 from fakeserver.errors import ServerThreadError, UnmetExpectation
 from fakeserver.http.events import EventLog
 from fakeserver.http.records import RuleEntry, RuleError
-from fakeserver.personas.vocabulary import Listener
+from fakeserver.personas.model import Listener, Persona
 from fakeserver.scripting.scenario import Locator, Rule, Scenario, ScenarioError, parse_rules
 from fakeserver.scripting.script import Expectation, Script
 from fakeserver.server.observers import BaseObserver
@@ -58,6 +58,9 @@ class Fake(Protocol):
 
     @property
     def listeners(self) -> dict[Listener, Address]: ...
+
+    @property
+    def persona(self) -> Persona: ...
 
     @property
     def ca_pem(self) -> bytes: ...
