@@ -17,9 +17,9 @@ from fakeserver.experiments.matrix import parse_matrix
 
 PYTHON = shlex.quote(sys.executable)
 OURS = (
-    f"{PYTHON} -m client.cli send --host {{host}} --port {{port}} --tls {{tls}} --cafile {{cafile}} "
-    "--user {user} --password-env SMTPRIG_PASSWORD --from {user} --to friend@example.org "
-    "--timeout {timeout} --quiet"
+    f"{PYTHON} -m client.cli send --host {{host}} --port {{port}} --tls {{tls}} "
+    "--cafile {cafile} --user {user} --password-env SMTPRIG_PASSWORD --from {user} "
+    "--to friend@example.org --timeout {timeout} --quiet"
 )
 MATRIX = """\
 [[case]]
