@@ -171,11 +171,14 @@ def test_python_clients_see_each_providers_wrong_password_reply(
     fakes: dict[str, FakeGmail], persona: str
 ) -> None:
     code, text = WRONG_PASSWORD[persona]
-    with smtplib_connect(fakes[persona], Listener.SUBMISSION) as client:
-        with pytest.raises(smtplib.SMTPAuthenticationError) as smtplib_failure:
-            smtplib_login(client, "LOGIN", "wrong")
+    with (
+        smtplib_connect(fakes[persona], Listener.SUBMISSION) as client,
+        pytest.raises(smtplib.SMTPAuthenticationError) as smtplib_failure,
+    ):
+        smtplib_login(client, "LOGIN", "wrong")
     assert smtplib_failure.value.smtp_code == code
-    assert text in smtplib_failure.value.smtp_error.decode()
+    error = smtplib_failure.value.smtp_error
+    assert text in (error.decode() if isinstance(error, bytes) else error)
     with pytest.raises(aiosmtplib.SMTPAuthenticationError) as aio_failure:
         run_client(aiosmtplib_send(fakes[persona], Listener.SUBMISSION, "LOGIN", "wrong", "x"))
     assert aio_failure.value.code == code
@@ -186,9 +189,11 @@ def test_auth_before_starttls_is_refused_by_ses_and_office365_and_taken_by_sendg
     fakes: dict[str, FakeGmail],
 ) -> None:
     # SES lists AUTH before TLS, so smtplib tries it, and SES refuses it (ses.md SES-3).
-    with smtplib.SMTP(*fakes["ses"].submission, timeout=5) as client:
-        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
-            client.login(USER, PASSWORD)
+    with (
+        smtplib.SMTP(*fakes["ses"].submission, timeout=5) as client,
+        pytest.raises(smtplib.SMTPAuthenticationError) as refused,
+    ):
+        client.login(USER, PASSWORD)
     assert (refused.value.smtp_code, refused.value.smtp_error) == (
         530,
         b"Must issue a STARTTLS command first",
