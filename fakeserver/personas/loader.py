@@ -120,6 +120,8 @@ def _resolve(origin: str, text: str, *, depth: int) -> dict[str, Any]:
     identifiers = base.setdefault("identifiers", {})
     for scope, shapes in data.get("identifiers", {}).items():
         identifiers.setdefault(scope, {}).update(shapes)
+    for key in set(data) - {*_MERGED_TABLES, "identifiers", "replies"}:
+        base[key] = data[key]  # not a persona table: _build names it
     replies = base.setdefault("replies", {})
     for key, entry in data.get("replies", {}).items():
         # An overlay entry changes only the fields it names.
