@@ -238,8 +238,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 class _Values(dict[str, object]):
     """Template values: a clock field is computed when first asked for, and a field nobody gave
-    (a scripted reply said out of its place, such as ``recipient_invalid`` at MAIL) shows as
-    ``<name>`` rather than failing."""
+    (a scripted reply said out of its place, such as ``message_accepted`` at MAIL) shows as
+    ``{name}`` rather than failing."""
 
     def __init__(self, base: Mapping[str, object], clock: Callable[[], float] | None) -> None:
         super().__init__(base)
@@ -249,7 +249,7 @@ class _Values(dict[str, object]):
         if key in CLOCK_FIELDS:
             self.update(clock_fields(self._clock() if self._clock is not None else 0.0))
             return self[key]
-        return f"<{key}>"
+        return f"{{{key}}}"
 
 
 def render_lines(

@@ -52,8 +52,7 @@ def test_every_reply_renders_to_valid_lines(name: str, situation: Situation) -> 
         assert int(match[1]) == template.code
         assert match[2] == (b" " if index == len(lines) - 1 else b"-")
         assert len(line) <= 512  # RFC 5321 §4.5.3.1.5, the tag and identifiers included
-        assert re.search(rb"<[a-z_]+>", line) is None, "every field is filled"
-        assert b"{" not in line
+        assert b"{" not in line, "every field is filled"
         if template.status is not None:
             assert match[3].startswith(template.status.encode() + b" ")
 
