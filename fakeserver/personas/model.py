@@ -241,13 +241,12 @@ class _Values(dict[str, object]):
     (a scripted reply said out of its place, such as ``message_accepted`` at MAIL) shows as
     ``{name}`` rather than failing."""
 
-    def __init__(self, base: Mapping[str, object], clock: Callable[[], float] | None) -> None:
-        super().__init__(base)
-        self._clock = clock
+    __slots__ = ("clock",)  # set after dict's own __init__: this is on every reply's path
+    clock: Callable[[], float] | None
 
     def __missing__(self, key: str) -> object:
         if key in CLOCK_FIELDS:
-            self.update(clock_fields(self._clock() if self._clock is not None else 0.0))
+            self.update(clock_fields(self.clock() if self.clock is not None else 0.0))
             return self[key]
         return f"{{{key}}}"
 
@@ -260,7 +259,8 @@ def render_lines(
 ) -> bytes:
     """Renders ``template`` with ``fields`` in ``persona``'s house style (see the module doc);
     ``clock`` gives the time for the :data:`CLOCK_FIELDS`."""
-    values = _Values({"hostname": persona.hostname, "size_limit": persona.size_limit}, clock)
+    values = _Values(hostname=persona.hostname, size_limit=persona.size_limit)
+    values.clock = clock
     values.update((name, _wire_safe(value)) for name, value in fields.items())
     text_lines: list[str] = []
     for paragraph in template.paragraphs:

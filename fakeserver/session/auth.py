@@ -61,8 +61,8 @@ class Authenticator:
         self.failures = 0
         self._accounts = accounts
         self._failure_limit = failure_limit
-        self._mechanisms = frozenset(mechanisms)
-        self._retired = frozenset(retired)
+        self._mechanisms = mechanisms
+        self._retired = retired
         self._error_challenge = error_challenge
         self._exchange: _Exchange | None = None
 

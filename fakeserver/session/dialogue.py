@@ -332,7 +332,9 @@ class Dialogue:
         if transaction is None:
             return self.say(Situation.MAIL_FIRST)
         parsed = forward_path(argument, bare=self._behaviour.bare_paths)
-        if parsed is None or not rcpt_parameters_taken(parsed[1], dsn=self._behaviour.dsn):
+        if parsed is None or (
+            parsed[1] and not rcpt_parameters_taken(parsed[1], dsn=self._behaviour.dsn)
+        ):
             return self.say(Situation.SYNTAX_ERROR)
         address = parsed[0]
         if not address:
