@@ -14,6 +14,19 @@ Fixtures:
     A running :class:`~fakeserver.server.fake.FakeGmail` with an empty outbox, no script and no
     history. At teardown, whatever went wrong in the server thread, a command Gmail does not
     know and an unused limited script fail the test (as an error at teardown).
+``fake_server`` (function scope)
+    The same, speaking for the persona ``fake_server_persona`` names: ``"gmail"`` unless a test
+    parametrizes it, so one test runs against several providers::
+
+        @pytest.mark.parametrize("fake_server_persona", ["office365", "ses", "sendgrid"])
+        def test_signup_mail(fake_server):
+            host, port = fake_server.submission     # every provider has a STARTTLS port
+            ...
+
+    ``fake_server.listeners`` gives the ports the provider has (Microsoft 365 has no
+    implicit-TLS port: ``fake_server.smtps`` raises, saying so).
+``fake_server_persona`` (function scope; parametrize or override it)
+    The persona's name (``fakeserver personas`` lists them) or a TOML file.
 ``fake_gmail_options`` (function scope; override it to configure)
     The :class:`~fakeserver.server.fake.ServerOptions`, built from the two below.
 ``fake_gmail_accounts``, ``fake_gmail_policy`` (function scope; override them)
@@ -67,6 +80,8 @@ __all__ = [
     "fake_gmail_options",
     "fake_gmail_policy",
     "fake_gmail_ssl_context",
+    "fake_server",
+    "fake_server_persona",
     "pytest_addoption",
     "smtp_cassette",
     "smtp_cassette_dir",
@@ -162,12 +177,36 @@ def fake_gmail(
     fake_gmail_options: ServerOptions,
 ) -> Iterator[FakeGmail]:
     """A fake Gmail, fresh for this test; see the module docstring."""
-    server, shared = _fake_gmail_servers.get(fake_gmail_options)
+    yield from _fresh(request, _fake_gmail_servers, fake_gmail_options)
+
+
+@pytest.fixture
+def fake_server_persona() -> str:
+    """The persona ``fake_server`` speaks for; parametrize it to run a test for several."""
+    return "gmail"
+
+
+@pytest.fixture
+def fake_server(
+    request: pytest.FixtureRequest,
+    _fake_gmail_servers: _Servers,
+    fake_gmail_options: ServerOptions,
+    fake_server_persona: str,
+) -> Iterator[FakeGmail]:
+    """A fake of the ``fake_server_persona`` provider, fresh for this test."""
+    options = fake_gmail_options.replace(persona=fake_server_persona)
+    yield from _fresh(request, _fake_gmail_servers, options)
+
+
+def _fresh(
+    request: pytest.FixtureRequest, servers: _Servers, options: ServerOptions
+) -> Iterator[FakeGmail]:
+    server, shared = servers.get(options)
     # Session ids and probabilistic faults follow the test, so a failing test repeats
     # exactly; the seed shows in the captured output of a failing test.
     seed = zlib.crc32(request.node.nodeid.encode())
     server.reseed(seed)
-    print(f"smtprig: fake_gmail seed {seed} (session ids, fault draws)")
+    print(f"smtprig: {server.persona.name} seed {seed} (session ids, fault draws)")
     try:
         yield server
         server.check()

@@ -1,10 +1,12 @@
-"""Fuzz targets for the command side: Gmail's rules, the SASL decoders and the AUTH redactor.
+"""Fuzz targets for the command side: the personas' rules, the SASL decoders and the AUTH
+redactor.
 
-``dialogue``: a :class:`~fakeserver.session.session.Session` told any sequence of commands (real
-verbs with awkward arguments, and garbage), SASL responses, message bodies, BDAT chunks and TLS
-handshakes, always as its actions ask, as the transport does. It never raises; every reply it
-writes is one well-formed reply; it closes only after a closing reply; and it stores a message
-only from a client that greeted, is on TLS and logged in, once per end of data.
+``dialogue``: a :class:`~fakeserver.session.session.Session` of any shipped persona told any
+sequence of commands (real verbs with awkward arguments, and garbage), SASL responses, message
+bodies, BDAT chunks and TLS handshakes, always as its actions ask, as the transport does. It
+never raises; every reply it writes is one well-formed reply (the persona's or a stand-in); it
+closes only after a closing reply; and it stores a message only from a client that greeted,
+logged in and (where the persona requires it) is on TLS, once per end of data.
 
 ``sasl``: the base64, PLAIN, XOAUTH2 and OAUTHBEARER decoders take any bytes and answer or say
 None, and give back what a well-formed payload holds.
@@ -16,14 +18,16 @@ secret replaced, and nothing of the secret survives.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import random
 import re
 
 from hypothesis import strategies as st
 
 from client.protocol import ReplyReader
 from client.transcript import Direction, Line, Recorder, SecretRedactor
-from fakeserver.personas.loader import load_persona
-from fakeserver.personas.model import Listener
+from fakeserver.personas.loader import load_persona, shipped_personas
+from fakeserver.personas.model import Persona, Situation
 from fakeserver.scripting.script import Script
 from fakeserver.session import actions, events, sasl
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Accounts
@@ -35,7 +39,7 @@ from fuzz.engine import Target, pure
 
 __all__ = ["DIALOGUE", "REDACTOR", "SASL"]
 
-_PERSONA = load_persona()
+_PERSONAS = [load_persona(name) for name in shipped_personas()]
 _ACCOUNTS = Accounts([DEFAULT_ACCOUNT])
 _GOOD_PLAIN = base64.b64encode(b"\0tester@gmail.com\0app-password").decode()
 _GOOD_XOAUTH2 = base64.b64encode(
@@ -86,10 +90,23 @@ _ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
         lambda a, p: f"FROM:<{a}>{p}",
         _ADDRESS,
         st.sampled_from(
-            ["", " SIZE=100", " SIZE=99999999999", " BODY=8BITMIME", " X=1", " SIZE", " SIZE=٣٦"]
+            [
+                "",
+                " SIZE=100",
+                " SIZE=99999999999",
+                " BODY=8BITMIME",
+                " X=1",
+                " SIZE",
+                " SIZE=٣٦",
+                " RET=HDRS",
+            ]
         ),
     ),
-    "RCPT": st.builds(lambda a, p: f"TO:<{a}>{p}", _ADDRESS, st.sampled_from(["", " NOTIFY=x"])),
+    "RCPT": st.builds(
+        lambda a, p: f"TO:<{a}>{p}",
+        _ADDRESS,
+        st.sampled_from(["", " NOTIFY=x", " ORCPT=rfc822;a@example.org", " NOTIFY"]),
+    ),
     "BDAT": st.one_of(
         st.builds(
             lambda size, last: f"{size}{last}",
@@ -106,7 +123,6 @@ _SASL = st.one_of(
     ),
     st.binary(max_size=60).map(lambda raw: raw.replace(b"\n", b"")),
 )
-_LISTENERS = st.sampled_from(list(Listener))
 _POLICIES = st.builds(
     Policy,
     daily_quota=st.one_of(st.none(), st.integers(0, 3)),
@@ -116,11 +132,25 @@ _POLICIES = st.builds(
 _TRANSACTION_VERBS = {"MAIL", "RCPT", "DATA", "BDAT"}
 # What no stored envelope may hold: a control, or a lone surrogate (a byte that is not UTF-8).
 _NEVER_STORED = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-# The codes a reply that closes the connection has (the persona's closing replies, and 555 for
-# a BDAT that cannot be skipped).
-_CLOSING_CODES = {template.code for template in _PERSONA.replies.values() if template.closes} | {
-    555
+# What the rules need of a policy, which a server refuses to start without (FakeGmail).
+_POLICY_NEEDS = {
+    "daily_quota": Situation.DAILY_QUOTA,
+    "rate_limit_per_minute": Situation.RATE_LIMITED,
+    "auth_failure_limit": Situation.TOO_MANY_LOGINS,
 }
+
+
+def _closing_codes(persona: Persona) -> set[int]:
+    """The codes of replies that close the connection: the persona's closing replies and
+    stand-ins, and its syntax error, for a BDAT whose size cannot be read."""
+    templates = [persona.template(situation) for situation in Situation]
+    return {t.code for t in templates if t.closes} | {persona.template(Situation.SYNTAX_ERROR).code}
+
+
+def _answerable(policy: Policy, persona: Persona) -> Policy:
+    """``policy`` without the limits whose replies the persona has no evidence for."""
+    unanswerable = {name: None for name, need in _POLICY_NEEDS.items() if not persona.has(need)}
+    return dataclasses.replace(policy, **unanswerable)
 
 
 class _Journal:
@@ -128,8 +158,9 @@ class _Journal:
 
     watching_lines = False
 
-    def __init__(self) -> None:
+    def __init__(self, requires_tls: bool) -> None:
         self.stored = 0
+        self.requires_tls = requires_tls
 
     def opened(self, session: Session) -> None:
         pass
@@ -146,7 +177,7 @@ class _Journal:
         for text in (envelope.mail_from, *envelope.recipients, *envelope.mail_options):
             assert not _NEVER_STORED.search(text), f"stored {text!r}: a control or non-UTF-8"
         assert dialogue.greeted, "a message without a greeting"
-        assert dialogue.tls, "a message without TLS"
+        assert dialogue.tls or not self.requires_tls, "a message without TLS"
         assert session.user, "a message without a login"
         self.stored += 1
         return message
@@ -164,23 +195,27 @@ class _Driver:
     def __init__(self, data: st.DataObject) -> None:
         self.data = data
         self.clock = 1_750_000_000.0
-        self.journal = _Journal()
+        self.persona = persona = data.draw(st.sampled_from(_PERSONAS))
+        self.closing_codes = _closing_codes(persona)
+        self.journal = _Journal(persona.behaviour.requires_tls)
         setup = SessionSetup(
-            persona=_PERSONA,
+            persona=persona,
             accounts=_ACCOUNTS,
-            policy=data.draw(_POLICIES),
+            policy=_answerable(data.draw(_POLICIES), persona),
             usage=Usage(lambda: self.clock),
             script=Script(),
             clock=lambda: self.clock,
             record_transcripts=data.draw(st.booleans()),
         )
+        identity = persona.identifiers.open(random.Random(data.draw(st.integers(0, 9))), 0.0)
         self.session = Session(
             setup,
             self.journal,
             number=1,
-            listener=data.draw(_LISTENERS),
+            listener=data.draw(st.sampled_from(persona.listeners)),
             peer=("192.0.2.1", 50000),
-            session_id="d9443c01a7336-22fc75468e4sm22683125ad.44",
+            session_id=identity.session_id,
+            identity=identity,
         )
         self.closed = False
         self.last_code = 0
@@ -200,7 +235,8 @@ class _Driver:
             assert re.fullmatch("[0-9]+", argument.split()[0]), f"BDAT {argument!r} read a chunk"
         codes = self.perform(todo)
         if verb in _TRANSACTION_VERBS and codes:
-            allowed = before[0] and before[1] and before[2] is not None
+            tls = before[1] or not self.persona.behaviour.requires_tls
+            allowed = before[0] and tls and before[2] is not None
             assert codes[0] >= 400 or allowed, f"{verb} {argument!r} got {codes} in {before}"
         self.clock += self.data.draw(st.sampled_from([0.0, 1.0, 61.0]))
         return not self.closed
@@ -218,7 +254,7 @@ class _Driver:
                     codes.append(self.check(plan.data))
                     self.session.handle(events.Written(plan.data))
                 case actions.CloseConnection():
-                    assert self.last_code in _CLOSING_CODES, f"closed after {self.last_code}"
+                    assert self.last_code in self.closing_codes, f"closed after {self.last_code}"
                     self.closed = True
                 case actions.StartTLS():
                     more = self.session.handle(events.TLSStarted("TLSv1.3", "TLS_AES_128_GCM"))
@@ -235,7 +271,7 @@ class _Driver:
         assert self.session.messages_accepted == self.journal.stored
         if self.session.user is not None:
             assert self.session.user == DEFAULT_ACCOUNT.username
-            assert self.session.dialogue.tls
+            assert self.session.dialogue.tls or not self.persona.behaviour.requires_tls
         return codes
 
     def check(self, wire: bytes) -> int:

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from client import RemoteProtocolError, Reply
 from client.protocol import ReplyReader
 from client.protocol.wire import REPLY_LINE_LIMIT_OCTETS, REPLY_LINES_LIMIT
-from fakeserver.personas.loader import load_persona
-from fakeserver.personas.model import Situation
+from fakeserver.personas.loader import load_persona, shipped_personas
+from fakeserver.personas.model import Persona, Situation
 from fuzz.engine import Target, pure
 
 __all__ = ["PERSONA", "REPLIES"]
@@ -83,7 +83,7 @@ REPLIES = Target(
     inputs=10_000,
 )
 
-_PERSONA = load_persona()
+_PERSONAS = [load_persona(name) for name in shipped_personas()]
 _TEXT = st.one_of(
     st.text(max_size=120),
     st.binary(max_size=120).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
@@ -100,10 +100,10 @@ FIELDS = st.fixed_dictionaries(
 )
 
 
-def check_persona(value: tuple[Situation, dict[str, Any]]) -> None:
-    situation, fields = value
-    template = _PERSONA.replies[situation]
-    wire = _PERSONA.render(situation, fields)
+def check_persona(value: tuple[Persona, Situation, dict[str, Any]]) -> None:
+    persona, situation, fields = value
+    template = persona.template(situation)  # its own, its fallback, or the stand-in
+    wire = persona.render(situation, fields)
     lines = [line + b"\n" for line in wire.split(b"\n")[:-1]]
     assert not any(b"\r" in line[:-2] for line in lines), f"a bare CR in {wire!r}"
     reader = ReplyReader()
@@ -122,7 +122,7 @@ def check_persona(value: tuple[Situation, dict[str, Any]]) -> None:
 PERSONA = Target(
     "persona",
     "every persona reply, any field values: one well-formed reply, the template's code",
-    st.tuples(st.sampled_from(list(Situation)), FIELDS),
+    st.tuples(st.sampled_from(_PERSONAS), st.sampled_from(list(Situation)), FIELDS),
     pure(check_persona),
     inputs=5_000,
 )

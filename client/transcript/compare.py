@@ -168,7 +168,8 @@ def _in_data_after(line: Line, in_data: bool) -> bool:
     """Whether the lines after ``line`` are message data (RFC 5321 §4.1.1.4, RFC 3030)."""
     text, _ = split_line(line.data)
     if line.direction is Direction.SERVER:
-        return text.startswith("354")
+        # A "<354 not printed>" placeholder stands for a 354 too.
+        return text.startswith(("354", "<354"))
     if text == ".":
         return False
     return in_data or text[:5].upper() == "BDAT "

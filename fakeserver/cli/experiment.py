@@ -6,6 +6,7 @@
         --cafile {cafile} --user {user} --password-env SMTPRIG_PASSWORD --from {user}
         --to friend@example.org --timeout {timeout}' [--client ...] [--matrix FILE.toml]
         [--case NAME]... [--out DIR] [--timeout S] [--client-timeout S] [--seed N]
+        [--persona NAME]
         [--jobs N] [--json] [--html FILE] [--fail-on OUTCOME]...
 
 While it runs, a progress bar on standard error (redrawn in place on a terminal, one line
@@ -61,6 +62,11 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--client-timeout", type=float, default=2.0, metavar="S", help="the {timeout} to give"
     )
     experiment.add_argument("--seed", type=int, default=1, help="for cases without their own")
+    experiment.add_argument(
+        "--persona",
+        default="gmail",
+        help="the provider to imitate: gmail, office365, ses, sendgrid... or a TOML file",
+    )
     experiment.add_argument("--jobs", type=int, default=2, help="runs at a time")
     experiment.add_argument("--json", action="store_true", help="print the report as JSON")
     experiment.add_argument("--html", type=Path, metavar="FILE", help="also write an HTML report")
@@ -83,6 +89,7 @@ def run(arguments: argparse.Namespace) -> int:
         client_timeout_s=arguments.client_timeout,
         seed=arguments.seed,
         jobs=arguments.jobs,
+        persona=arguments.persona,
     )
     experiment = Experiment(clients, cases, options)
     progress = Progress(len(clients) * len(cases), sys.stderr)

@@ -6,35 +6,37 @@ line, the first being ``{"event": "ready", ...}``. Ctrl-C or SIGTERM stops it. `
 certs`` (re)generates the certificates. ``fakeserver record`` runs a recording proxy and
 ``fakeserver replay`` plays one transcript's server side (:mod:`fakeserver.cli.recordreplay`).
 ``fakeserver serve --scenario FILE.toml`` loads scripted replies and faults
-(:mod:`fakeserver.scripting.scenario`); ``fakeserver experiment`` runs a client command against
-a matrix of faults (:mod:`fakeserver.cli.experiment`).
+(:mod:`fakeserver.scripting.scenario`); ``fakeserver serve --persona office365`` speaks for
+another provider, and ``fakeserver personas`` says what each persona rests on
+(:mod:`fakeserver.cli.personas`); ``fakeserver experiment`` runs a client command against a
+matrix of faults (:mod:`fakeserver.cli.experiment`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
-import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 from fakeserver.cli import experiment as experiment_cli
+from fakeserver.cli import personas as personas_cli
 from fakeserver.cli import recordreplay as recordreplay_cli
+from fakeserver.cli.banner import banner, ready_json
 from fakeserver.cli.live import HumanLog, JsonLog, LiveOutput
 from fakeserver.errors import AccountError, FakeServerError
-from fakeserver.http.options import DEFAULT_ADDRESS, masked
-from fakeserver.http.serving import HttpOptions, http_options
+from fakeserver.http.options import DEFAULT_ADDRESS
+from fakeserver.http.serving import http_options
 from fakeserver.scripting.scenario import load_scenario
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.server.observers import Observer
 from fakeserver.server.options import parse_account
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.session.policy import Policy
-from fakeserver.transport.tls import CertificatePaths, load_or_create
+from fakeserver.transport.tls import load_or_create
 
 __all__ = ["SERVE_HISTORY_LIMIT", "main"]
 
@@ -56,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="fakeserver", description="A fake of Gmail's submission server, for tests."
+        prog="fakeserver",
+        description="A fake of Gmail's submission server (or another provider's), for tests.",
     )
     verbs = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -105,7 +108,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--auth-failure-limit", type=int, metavar="N", help="454 4.7.0 after N bad logins"
     )
-    serve.add_argument("--persona", default="gmail", help="persona name or TOML file")
+    serve.add_argument(
+        "--persona",
+        default="gmail",
+        help="gmail (the default), gmail-2024, office365, ses, sendgrid, or a TOML file",
+    )
+    serve.add_argument(
+        "--explain",
+        action="store_true",
+        help="print what the persona's replies rest on (seen or guessed) and exit",
+    )
     serve.add_argument("--seed", type=int, help="seed for session ids, for repeatable runs")
     serve.add_argument("--show-bodies", action="store_true", help="log message lines too")
     serve.add_argument("--json", action="store_true", help="print JSON lines, not a log")
@@ -142,6 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     for verb in recordreplay_cli.add_parsers(verbs):
         _certs_dir_option(verb)
     experiment_cli.add_parser(verbs)
+    personas_cli.add_parser(verbs)
     return parser
 
 
@@ -152,6 +165,9 @@ def _certs_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
+    if arguments.explain:
+        sys.stdout.write(personas_cli.explain(arguments.persona))
+        return 0
     certificates, where, _ = load_or_create(arguments.certs_dir)
     accounts = _accounts(arguments)
     options = ServerOptions(
@@ -203,7 +219,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
-        output.open(_ready_json(server, where) if arguments.json else _banner(server, where))
+        output.open(ready_json(server, where) if arguments.json else banner(server, where))
         stop.wait()
     finally:
         server.stop()
@@ -246,53 +262,6 @@ def _with(
 
 def _persona_source(value: str) -> str | Path:
     return Path(value) if value.endswith(".toml") else value
-
-
-def _banner(server: FakeGmail, where: CertificatePaths) -> str:
-    smtps, submission = server.smtps, server.submission
-    started_ms = (server.started_in_s or 0.0) * 1000
-    lines = [
-        f"Fake Gmail ({server.persona.description})",
-        f"  implicit TLS (like 465): {smtps.host} port {smtps.port}",
-        f"  STARTTLS     (like 587): {submission.host} port {submission.port}",
-    ]
-    if server.options.plain_port is not None:
-        plain = server.plain
-        lines.append(f"  like port 25          : {plain.host} port {plain.port}")
-    lines += [
-        f"Trust this CA: {where.ca}  (swaks --tls-ca-path {where.ca}; curl --cacert {where.ca};",
-        f"  Python ssl.create_default_context(cafile={str(where.ca)!r}))",
-        "  The certificate is valid for smtp.gmail.com, localhost, 127.0.0.1 and ::1.",
-    ]
-    for account in server.options.accounts:
-        extra = "  (answers 534: needs an app password)" if account.requires_app_password else ""
-        lines.append(f"Account: {account.username}  password: {account.password}{extra}")
-        for token in sorted(account.oauth_tokens):
-            lines.append(f"  XOAUTH2/OAUTHBEARER token: {token}")
-    if server.http is not None:
-        lines.append(f"Inbox and HTTP API: {server.http.url}  (API under /api/v1)")
-        served = server.options.http
-        api_token = served.token if isinstance(served, HttpOptions) else None
-        if api_token is not None:
-            lines.append(f"  every request needs the token {masked(api_token)}")
-    lines.append(f"Ready in {started_ms:.1f} ms. Ctrl-C stops. Nothing is ever delivered.")
-    return "\n".join(lines) + "\n\n"
-
-
-def _ready_json(server: FakeGmail, where: CertificatePaths) -> str:
-    ready: dict[str, object] = {
-        "event": "ready",
-        "smtps": {"host": server.smtps.host, "port": server.smtps.port},
-        "submission": {"host": server.submission.host, "port": server.submission.port},
-        "cafile": str(where.ca.resolve()),
-        "accounts": [account.username for account in server.options.accounts],
-    }
-    if server.options.plain_port is not None:
-        ready["plain"] = {"host": server.plain.host, "port": server.plain.port}
-    if server.http is not None:
-        url = urllib.parse.urlsplit(server.http.url)
-        ready["http"] = {"host": url.hostname, "port": url.port, "url": server.http.url}
-    return json.dumps(ready) + "\n"
 
 
 def _certs(arguments: argparse.Namespace) -> int:

@@ -42,6 +42,9 @@ Choices:
 - Runs go ``jobs`` at a time (each has its own server and ports); results come back in
   matrix order whatever order they finish in. Every server is seeded (the case's seed, or
   the experiment's), so scripted probabilities and session ids repeat from run to run.
+- The fake speaks for ``options.persona``. A case aimed at the implicit-TLS port runs on the
+  STARTTLS port of a provider that has none (Microsoft 365), and its result says so; a case
+  that scripts a reply the persona has no evidence for is a clear error before anything runs.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from client.tls_mode import TLSMode
 from client.transcript import write
 from fakeserver.errors import ConfigurationError
 from fakeserver.experiments.clientrun import ConnectionWatcher, error_line, run_client
@@ -62,6 +66,9 @@ from fakeserver.experiments.exposure import exposures
 from fakeserver.experiments.matrix import Case
 from fakeserver.experiments.options import PASSWORD_VARIABLE, ClientCommand, ExperimentOptions
 from fakeserver.experiments.results import Report, RunResult, classify
+from fakeserver.personas.loader import load_persona
+from fakeserver.personas.model import Listener, Persona
+from fakeserver.scripting.script import Script
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.session.accounts import Account
 from fakeserver.transport.tls import Certificates, generate
@@ -87,6 +94,20 @@ class Experiment:
             )
         if not self.clients or not self.cases:
             raise ConfigurationError("experiment", "give at least one client and one case")
+        persona = load_persona(self.options.persona)
+        if Listener.SMTPS not in persona.listeners:
+            for client in self.clients:
+                if "{smtps_port}" in client.template:
+                    raise ConfigurationError(
+                        f"--client {client.name}",
+                        f"uses {{smtps_port}}, but the {persona.name} persona's provider has no "
+                        "implicit-TLS port; use {port} and {tls}",
+                    )
+        for case in self.cases:  # every scripted reply must be one the case's persona has
+            own = persona if case.persona is None else case.persona
+            case.scenario.apply(
+                Script(persona=own if isinstance(own, Persona) else load_persona(own))
+            )
 
     def run(self, on_result: Callable[[RunResult], None] | None = None) -> Report:
         """Runs every client on every case; ``on_result`` hears of each run as it ends."""
@@ -125,16 +146,18 @@ class Experiment:
         # Not strict: an unknown command is the client's behaviour to report, not an error.
         server_options = ServerOptions(
             accounts=(account,),
+            persona=options.persona if case.persona is None else case.persona,
             certificates=self.certificates,
             strict=False,
             seed=seed,
-            persona=case.persona,
         ).with_scenario(case.scenario)
         watcher = ConnectionWatcher()
         with FakeGmail(server_options, observers=[watcher]) as gmail:
+            listeners = gmail.persona.listeners
+            listener = case.listener if case.listener in listeners else Listener.SUBMISSION
             gmail.reseed(seed)
             case.scenario.apply(gmail.script)
-            argv = client.argv(self._values(gmail, case, cafile, directory))
+            argv = client.argv(self._values(gmail, listener, cafile, directory))
             (directory / "command.txt").write_text(shlex.join(argv) + "\n", encoding="utf-8")
             environment = os.environ | {
                 PASSWORD_VARIABLE: options.password,
@@ -150,6 +173,11 @@ class Experiment:
         for number, transcript in enumerate(gmail.transcripts, 1):
             write(directory / f"server-{number}.txt", transcript)
         notes = [f"scripted change never used: {item}" for item in gmail.script.unmet()]
+        if listener is not case.listener:
+            notes.append(
+                f"ran on the STARTTLS port: the {gmail.persona.name} persona's provider has no "
+                f"{case.listener.value} port"
+            )
         notes += [f"server error: {type(error).__name__}: {error}" for error in gmail.errors]
         message = error_line((directory / "stderr.txt").read_text("utf-8", errors="replace"))
         return RunResult(
@@ -175,18 +203,19 @@ class Experiment:
         )
 
     def _values(
-        self, gmail: FakeGmail, case: Case, cafile: Path, directory: Path
+        self, gmail: FakeGmail, listener: Listener, cafile: Path, directory: Path
     ) -> dict[str, str]:
-        host, port = gmail.smtps if case.listener.implicit_tls else gmail.submission
+        host, port = gmail.listeners[listener]
+        bound = gmail.listeners
         return {
             "host": host,
             "port": str(port),
-            "tls": case.tls,
+            "tls": (TLSMode.IMPLICIT if listener.implicit_tls else TLSMode.STARTTLS).value,
             "cafile": str(cafile.resolve()),
             "user": self.options.user,
             "password": self.options.password,
             "timeout": f"{self.options.client_timeout_s:g}",
             "transcript": str((directory / "client-transcript.txt").resolve()),
-            "smtps_port": str(gmail.smtps.port),
+            "smtps_port": str(bound[Listener.SMTPS].port) if Listener.SMTPS in bound else "",
             "submission_port": str(gmail.submission.port),
         }

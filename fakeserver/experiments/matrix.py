@@ -26,7 +26,8 @@ as a directory name), ``description``, ``listener`` (which port the client is gi
 ``{port}``, and so whether ``{tls}`` is ``implicit`` or ``starttls``), ``seed`` and
 ``idle_timeout_s`` (as in a scenario; a case's seed wins over the file's), ``persona`` (a
 shipped persona's name, or a persona file, relative to the matrix file: the default matrix's
-``tls-stripped.toml`` is Gmail seen through a middlebox that strips TLS), and ``step``.
+``tls-stripped.toml`` is Gmail seen through a middlebox that strips TLS; without it, the
+experiment's ``--persona``), and ``step``.
 A case with no steps is a baseline: the fake behaves as Gmail does.
 
 :func:`default_matrix` is ``matrices/default.toml``, shipped with the package: the failure
@@ -45,7 +46,8 @@ from pathlib import Path
 from client.tls_mode import TLSMode
 from fakeserver.errors import PersonaError
 from fakeserver.personas.loader import load_persona
-from fakeserver.personas.model import Listener, Persona
+from fakeserver.personas.model import Persona
+from fakeserver.personas.vocabulary import Listener
 from fakeserver.scripting.scenario import (
     Locator,
     Scenario,
@@ -74,14 +76,15 @@ class Case:
         description: what the fake does, in a sentence.
         listener: the port the client is given.
         scenario: the replies and faults.
-        persona: who the fake is: a shipped persona's name or a loaded persona.
+        persona: who the fake is: a shipped persona's name or a loaded persona; None for the
+            experiment's (``ExperimentOptions.persona``).
     """
 
     name: str
     description: str = ""
     listener: Listener = Listener.SMTPS
     scenario: Scenario = field(default_factory=Scenario)
-    persona: str | Persona = "gmail"
+    persona: str | Persona | None = None
 
     @property
     def tls(self) -> str:
@@ -183,13 +186,15 @@ def _case(
     scenario = Scenario(
         rules, case_seed, float(idle) if idle is not None else None, f"{where.source} [{name}]"
     )
-    persona = _persona(table.get("persona", "gmail"), where, where.key("persona", line), folder)
+    persona = _persona(table.get("persona"), where, where.key("persona", line), folder)
     return Case(name, description, LISTENERS[listener], scenario, persona)
 
 
-def _persona(value: object, where: Locator, line: int | None, folder: Path) -> str | Persona:
+def _persona(value: object, where: Locator, line: int | None, folder: Path) -> str | Persona | None:
     """A shipped persona's name, kept as it is; or a persona file, loaded now so that a
-    mistake in it stops the experiment before any case runs."""
+    mistake in it stops the experiment before any case runs; None when the case names none."""
+    if value is None:
+        return None
     if not isinstance(value, str) or not value:
         raise where.error(line, f"persona must be a persona's name or a .toml file, not {value!r}")
     try:

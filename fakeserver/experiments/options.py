@@ -115,6 +115,8 @@ class ExperimentOptions:
         jobs: runs at a time.
         user: the account's user name (``{user}``).
         password: its password (``{password}``).
+        persona: the provider the fake speaks for (``"gmail"``, ``"office365"``, ``"ses"``,
+            ``"sendgrid"``... or a TOML file), so one matrix runs as if against each.
     """
 
     out_dir: Path
@@ -125,6 +127,7 @@ class ExperimentOptions:
     jobs: int = 2
     user: str = DEFAULT_ACCOUNT.username
     password: str = DEFAULT_ACCOUNT.password
+    persona: str = "gmail"
 
     def __post_init__(self) -> None:
         for name in ("case_timeout_s", "client_timeout_s", "settle_s"):

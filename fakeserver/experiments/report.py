@@ -72,6 +72,7 @@ def to_json(report: Report) -> str:
     """The whole report as JSON text."""
     options = report.options
     data = {
+        "persona": options.persona,
         "seed": options.seed,
         "case_timeout_s": options.case_timeout_s,
         "client_timeout_s": options.client_timeout_s,
@@ -149,7 +150,8 @@ def to_html(report: Report) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>smtprig fault experiment</title><style>{_CSS}</style></head><body>"
         "<h1>smtprig fault experiment</h1>"
-        f"<p>{len(report.cases)} cases, {len(names)} clients, seed {options.seed}, "
+        f"<p>{len(report.cases)} cases, {len(names)} clients, persona {e(options.persona)}, "
+        f"seed {options.seed}, "
         f"client timeout {options.client_timeout_s:g} s, killed after "
         f"{options.case_timeout_s:g} s; {report.duration_s:.1f} s in all.</p>"
         f"<ul>{clients}</ul>"

@@ -48,11 +48,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    fake = service(request).default.gmail
     try:
-        listeners = service(request).default.gmail.listeners
+        listeners = fake.listeners
     except RuntimeError as error:
         raise Problem(503, f"the SMTP listeners are not running: {error}") from error
-    ready: dict[str, object] = {"status": "ready"}
+    ready: dict[str, object] = {"status": "ready", "persona": fake.persona.name}
     for listener, address in listeners.items():
         ready[listener.value] = {"host": address.host, "port": address.port}
     return json_response(ready)

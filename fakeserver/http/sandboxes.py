@@ -47,17 +47,19 @@ class Sandbox:
 
     def describe(self) -> dict[str, Any]:
         gmail = self.gmail
-        described: dict[str, Any] = {
+        # Each port the persona's provider has, by kind (Microsoft 365 has no "smtps").
+        listeners = {
+            listener.value: {"host": address.host, "port": address.port}
+            for listener, address in gmail.listeners.items()
+        }
+        return {
             "id": self.id,
-            "smtps": {"host": gmail.smtps.host, "port": gmail.smtps.port},
-            "submission": {"host": gmail.submission.host, "port": gmail.submission.port},
+            "persona": gmail.persona.name,
+            **listeners,
             "accounts": [account.username for account in gmail.options.accounts],
             "ttl_s": self.ttl_s,
             "links": {"self": f"/api/v1/sandboxes/{self.id}"},
         }
-        if gmail.options.plain_port is not None:
-            described["plain"] = {"host": gmail.plain.host, "port": gmail.plain.port}
-        return described
 
 
 class Sandboxes:
@@ -114,8 +116,15 @@ class Sandboxes:
         options = self._options(body)
         name = f"s{next(self._numbers)}"
         source = Source(name)
-        gmail = FakeGmail(options, observers=[source.observer])
+        try:  # options the persona cannot answer (a quota it has no reply for, a port it lacks)
+            gmail = FakeGmail(options, observers=[source.observer])
+        except ConfigurationError as error:
+            raise Problem(400, f"cannot make this sandbox: {error}") from error
         source.attach(gmail)
+        try:  # against the persona too, before any port is bound
+            source.check_rules(rules, pointers)
+        except RuleError as error:
+            raise Problem(400, error.problem, pointer=error.pointer) from error
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, gmail.start)

@@ -136,9 +136,10 @@ SCHEMAS: dict[str, Any] = {
     },
     "Sandbox": {
         "type": "object",
-        "required": ["id", "smtps", "submission"],
+        "required": ["id", "persona", "submission"],
         "properties": {
             "id": _TEXT,
+            "persona": _TEXT,
             "smtps": {"type": "object"},
             "submission": {"type": "object"},
             "plain": {"type": "object"},

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
 from client.transcript.model import Transcript
-from fakeserver.errors import ServerThreadError, UnmetExpectation
+from fakeserver.errors import ScriptError, ServerThreadError, UnmetExpectation
 from fakeserver.http.events import EventLog
 from fakeserver.http.records import RuleEntry, RuleError
-from fakeserver.personas.model import Listener
+from fakeserver.personas.model import Listener, Persona
 from fakeserver.scripting.scenario import Locator, Rule, Scenario, ScenarioError, parse_rules
 from fakeserver.scripting.script import Expectation, Script
 from fakeserver.server.observers import BaseObserver
@@ -58,6 +58,9 @@ class Fake(Protocol):
 
     @property
     def listeners(self) -> dict[Listener, Address]: ...
+
+    @property
+    def persona(self) -> Persona: ...
 
     @property
     def ca_pem(self) -> bytes: ...
@@ -146,7 +149,7 @@ class Source:
         Raises:
             RuleError: one is refused; none is added then.
         """
-        rules = parse_rule_specs(specs, pointers)
+        rules = self.check_rules(specs, pointers)
         added = [self._apply(rule, spec) for rule, spec in _paired(rules, specs)]
         self.events.append("script.changed", {"rules": len(self.rules())})
         return added
@@ -155,7 +158,7 @@ class Source:
         self, specs: Sequence[object], pointers: Sequence[str], seed: int | None
     ) -> list[RuleEntry]:
         """Checks every rule, then replaces the whole script (and reseeds its draws)."""
-        rules = parse_rule_specs(specs, pointers)
+        rules = self.check_rules(specs, pointers)
         self.gmail.script.clear()
         with self._lock:
             self._rules.clear()
@@ -189,6 +192,21 @@ class Source:
         with self._lock:
             self._rules.clear()
         self.events.append("script.changed", {"rules": 0})
+
+    def check_rules(self, specs: Sequence[object], pointers: Sequence[str]) -> tuple[Rule, ...]:
+        """The rules, parsed and tried on a scratch script of this fake's persona, so that a
+        reply the persona has no evidence for is refused before any rule is added.
+
+        Raises:
+            RuleError: as :func:`parse_rule_specs`, or a rule names a reply the persona lacks.
+        """
+        rules = parse_rule_specs(specs, pointers)
+        for rule, pointer in zip(rules, pointers, strict=True):
+            try:
+                rule.apply(Script(persona=self.gmail.persona))
+            except ScriptError as error:
+                raise RuleError(pointer, error.problem) from error
+        return rules
 
     def _apply(self, rule: Rule, spec: dict[str, Any] | None) -> RuleEntry:
         capture = _Capture(self.gmail.script)

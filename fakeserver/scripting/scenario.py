@@ -22,8 +22,10 @@ A scenario is what ``gmail.script.on(...)`` does in a test, written down so that
 Each ``[[step]]`` table becomes one ``script.on(...)`` call per step it names (so ``times``
 and ``nth`` count each step on its own), finished with ``.reply``, ``.replies`` and/or
 ``.fault`` (:mod:`fakeserver.scripting.script` says what those do). A reply is a persona situation
-(``"rate_limited"``), raw reply lines (``"451 4.3.0 Try again"``; a multi-line reply is one
-string with newlines), or a table ``{code, status, text}`` rendered in Gmail's house style.
+(``"rate_limited"``; one the server's persona has no evidence for is refused when the scenario
+is applied to it), raw reply lines (``"451 4.3.0 Try again"``; a multi-line reply is one
+string with newlines), or a table ``{code, status, text}`` rendered in the persona's house
+style.
 A fault is its name in :data:`fakeserver.scripting.faults.FAULTS`, as a string when it takes no
 arguments or as a table ``{fault = NAME, ...}`` whose other keys are the fault's fields;
 ``bytes`` fields (``garbage``'s ``data``) are strings of characters U+0000 to U+00FF, one byte
@@ -54,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeserver.errors import ScriptError
-from fakeserver.personas.model import Situation
+from fakeserver.personas.vocabulary import Situation
 from fakeserver.scripting.faults import Fault
 from fakeserver.scripting.script import ALIASES, Script, Step, plan_kind, steps_for
 from fakeserver.scripting.tomlfile import (
@@ -132,7 +134,10 @@ class Rule:
                 probability=self.probability,
             )
             if self.replies:
-                expectation.replies(*(_scripted(spec) for spec in self.replies))
+                # Situation names are left to the script, which knows what its persona has.
+                expectation.replies(
+                    *(spec if isinstance(spec, str) else _scripted(spec) for spec in self.replies)
+                )
             elif self.reply is not None:
                 expectation.reply(*_arguments(self.reply))
             if self.faults:
@@ -156,11 +161,20 @@ class Scenario:
     source: str = "<string>"
 
     def apply(self, script: Script) -> None:
-        """Adds the rules to ``script`` (reseeding it first when the file gives a seed)."""
+        """Adds the rules to ``script`` (reseeding it first when the file gives a seed).
+
+        Raises:
+            ScriptError: a rule names a reply the script's persona does not have (the file
+                and line are named).
+        """
         if self.seed is not None:
             script.reseed(self.seed)
         for rule in self.rules:
-            rule.apply(script)
+            try:
+                rule.apply(script)
+            except ScriptError as error:
+                where = f"{self.source}, line {rule.line}" if rule.line else self.source
+                raise ScriptError(where, error.problem) from error
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -7,10 +7,14 @@
     gmail.script.on("end_of_data").replies("451 4.3.0 Try again", "451 4.3.0 Try again")
     gmail.script.on("mail", matching="bounce@").reply("550 5.7.1 Not from this sender")
 
-A reply is a persona situation (``"rate_limited"``, ``"daily_quota"``, ``"bad_credentials"``...;
-see :class:`~fakeserver.personas.model.Situation` and :data:`ALIASES`), a raw reply (text lines sent
-exactly as given), or ``(code, status, text)`` rendered in the persona's house style (wrapped at
-70 columns, ending with Gmail's ``<session-id> - gsmtp`` tag).
+A reply is a persona situation (``"rate_limited"``, ``"daily_quota"``, ``"bad_credentials"``,
+``"basic_auth_disabled"``...; see :class:`~fakeserver.personas.model.Situation` and
+:data:`ALIASES`), a raw reply (text lines sent exactly as given), or ``(code, status, text)``
+rendered in the persona's house style (Gmail's: wrapped at 70 columns, ending with its
+``<session-id> - gsmtp`` tag).
+
+A server's script knows its persona (:class:`PersonaReplies`): scripting a situation the persona
+has no evidence for is an error that says so at once, never an invented text.
 
 Lifetimes, after pytest-httpserver's permanent / oneshot / ordered handlers:
 
@@ -38,16 +42,17 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fakeserver.errors import ScriptError
-from fakeserver.personas.model import ReplyTemplate, Situation
+from fakeserver.personas.vocabulary import ReplyTemplate, Situation
 from fakeserver.scripting.faults import Fault, PlanKind
 
 __all__ = [
     "ALIASES",
     "Action",
     "Expectation",
+    "PersonaReplies",
     "RawReply",
     "Script",
     "ScriptedReply",
@@ -106,6 +111,16 @@ _RAW_REPLY = re.compile(r"[2-5][0-9][0-9](?:[ -].*)?", re.DOTALL)  # ASCII digit
 _STATUS = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")  # RFC 3463 §2
 
 
+class PersonaReplies(Protocol):
+    """What a script knows of the persona it speaks for (a
+    :class:`~fakeserver.personas.model.Persona` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def has(self, situation: Situation) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RawReply:
     """Reply lines sent exactly as given (each gets a CRLF)."""
@@ -142,12 +157,13 @@ class Expectation:
     faults: tuple[Fault[Any], ...] = ()
     seen: int = 0
     used: int = 0
+    persona: PersonaReplies | None = None
 
     def reply(
         self, reply: str | int | Situation, status: str | None = None, text: str | None = None
     ) -> Expectation:
         """Answers with one reply: a situation name, raw text, or ``(code, status, text)``."""
-        self.sequence = [_parse_reply(reply, status, text)]
+        self.sequence = [_parse_reply(reply, status, text, self.persona)]
         return self
 
     def fault(self, *faults: Fault[Any]) -> Expectation:
@@ -173,7 +189,9 @@ class Expectation:
         if not replies:
             raise ScriptError("replies()", "give at least one reply")
         self.sequence = [
-            item if isinstance(item, RawReply | ReplyTemplate) else _parse_reply(item, None, None)
+            item
+            if isinstance(item, RawReply | ReplyTemplate)
+            else _parse_reply(item, None, None, self.persona)
             for item in replies
         ]
         self.times = len(self.sequence)
@@ -208,7 +226,8 @@ class Expectation:
 class Script:
     """The expectations of one server; edited from the test thread, read by the server's."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, persona: PersonaReplies | None = None) -> None:
+        self.persona = persona
         self._lock = threading.Lock()
         self._expectations: list[Expectation] = []
         self.seed = seed
@@ -264,6 +283,7 @@ class Script:
             times,
             nth,
             probability,
+            persona=self.persona,
         )
         with self._lock:
             self._expectations.append(expectation)
@@ -317,7 +337,10 @@ class Script:
 
 
 def _parse_reply(
-    reply: str | int | Situation, status: str | None, text: str | None
+    reply: str | int | Situation,
+    status: str | None,
+    text: str | None,
+    persona: PersonaReplies | None,
 ) -> ScriptedReply:
     if isinstance(reply, int):
         if text is None:
@@ -327,14 +350,18 @@ def _parse_reply(
                 f"reply({reply}, {status!r})", "a status is an RFC 3463 code like '5.1.1', or None"
             )
         return ReplyTemplate(reply, status, (text,), True, reply == 421, "scripted")
-    if isinstance(reply, Situation):
-        return reply
-    if reply in ALIASES:
-        return ALIASES[reply]
-    try:
-        return Situation(reply)
-    except ValueError:
-        pass
+    situation = reply if isinstance(reply, Situation) else ALIASES.get(reply)
+    if situation is None and reply in {item.value for item in Situation}:
+        situation = Situation(reply)
+    if situation is not None:
+        if persona is not None and not persona.has(situation):
+            raise ScriptError(
+                f"reply({reply!r})",
+                f"the {persona.name} persona has no evidence for {situation.value}, so it has "
+                "no such reply; script the words you expect as raw lines ('550 5.7.1 ...'), "
+                f"or see `fakeserver personas {persona.name}` for what it has",
+            )
+        return situation
     lines = tuple(reply.splitlines())
     if not lines or not all(_RAW_REPLY.fullmatch(line) for line in lines):
         raise ScriptError(

@@ -24,7 +24,7 @@ from typing import Self
 from client.transcript.model import Transcript
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnmetExpectation
 from fakeserver.personas.loader import load_persona
-from fakeserver.personas.model import Listener, Persona
+from fakeserver.personas.model import Listener, Persona, Situation
 from fakeserver.scripting.script import Script
 from fakeserver.server.observers import Observer
 from fakeserver.server.options import HttpServer, ServerOptions
@@ -51,11 +51,17 @@ __all__ = ["FakeGmail", "ServerOptions"]
 
 
 class FakeGmail(Lifecycle):
-    """A fake Gmail submission server on loopback, in a background thread.
+    """A fake Gmail submission server on loopback, in a background thread, or another
+    provider's with ``ServerOptions(persona="office365")`` (``"ses"``, ``"sendgrid"``...).
 
     Args:
         options: how to set it up (see :class:`ServerOptions`).
         observers: extra watchers of every conversation (the CLI's live log uses this).
+
+    Raises:
+        ConfigurationError: the options ask the persona for something it has no evidence for
+            (a daily quota on a provider whose quota reply nobody recorded), or the persona
+            file is broken (``PersonaError``).
     """
 
     def __init__(
@@ -63,10 +69,11 @@ class FakeGmail(Lifecycle):
     ) -> None:
         self.options = options or ServerOptions()
         self.persona = _persona(self.options.persona)
+        _check_persona_can(self.persona, self.options)
         self.certificates = self.options.certificates or default_certificates()
         self.outbox = Outbox(maildir=self.options.maildir)
         behaviour = self.persona.behaviour
-        self._script = script = Script()
+        self._script = script = Script(persona=self.persona)
         self._usage = Usage(time.time)
         # A context of its own, so that its TLS faults touch no other server.
         tls_context = server_context(self.certificates)
@@ -150,7 +157,11 @@ class FakeGmail(Lifecycle):
 
     @property
     def smtps(self) -> Address:
-        """The implicit-TLS listener (like 465): ``(host, port)``."""
+        """The implicit-TLS listener (like 465): ``(host, port)``.
+
+        Raises:
+            ConfigurationError: the persona's provider has no implicit-TLS port (Microsoft 365).
+        """
         return self._address(Listener.SMTPS)
 
     @property
@@ -274,6 +285,13 @@ class FakeGmail(Lifecycle):
 
     def _address(self, listener: Listener) -> Address:
         address = self._addresses.get(listener)
+        if address is None and listener not in self.persona.listeners:
+            kinds = ", ".join(kind.value for kind in self.persona.listeners)
+            raise ConfigurationError(
+                f"{listener.value} listener",
+                f"the {self.persona.name} persona's provider has no such port; it has {kinds} "
+                "(FakeGmail.listeners gives what is bound)",
+            )
         if address is None:
             if not self._runner.running:
                 raise RuntimeError("the server is not running; use start() or a with block")
@@ -283,3 +301,25 @@ class FakeGmail(Lifecycle):
 
 def _persona(source: str | Path | Persona) -> Persona:
     return source if isinstance(source, Persona) else load_persona(source)
+
+
+def _check_persona_can(persona: Persona, options: ServerOptions) -> None:
+    """Refuses options whose rules would need a reply the persona has no evidence for."""
+    policy = options.policy
+    needs = [
+        ("policy.daily_quota", policy.daily_quota is not None, Situation.DAILY_QUOTA),
+        ("policy.rate_limit_per_minute", policy.rate_limit_per_minute is not None,
+         Situation.RATE_LIMITED),
+        ("policy.auth_failure_limit", policy.auth_failure_limit is not None,
+         Situation.TOO_MANY_LOGINS),
+        ("accounts (requires_app_password)",
+         any(account.requires_app_password for account in options.accounts),
+         Situation.APP_PASSWORD_REQUIRED),
+    ]  # fmt: skip
+    for setting, used, situation in needs:
+        if used and not persona.has(situation):
+            raise ConfigurationError(
+                setting,
+                f"the {persona.name} persona has no evidence for {situation.value}, so it "
+                "cannot answer it; leave the setting off, or script the reply you expect",
+            )

@@ -60,11 +60,14 @@ class ServerOptions:
 
     Attributes:
         host: the address to listen on; loopback unless you mean otherwise.
-        smtps_port: implicit-TLS port (like 465); 0 picks a free one.
+        smtps_port: implicit-TLS port (like 465); 0 picks a free one. Not bound for a persona
+            whose provider has none (Microsoft 365).
         submission_port: STARTTLS port (like 587); 0 picks a free one.
         plain_port: an extra port like 25 (which at Gmail behaves like 587), or None.
         accounts: who may log in.
-        persona: the persona's name, a path to a persona TOML file, or a loaded Persona.
+        persona: the persona's name (``"gmail"``, ``"gmail-2024"``, ``"office365"``, ``"ses"``,
+            ``"sendgrid"``; ``fakeserver personas`` lists them), a path to a persona TOML file,
+            or a loaded Persona.
         policy: optional behaviours (daily quota, rate limit, login limit).
         certificates: the CA and server certificate; None uses a per-process in-memory one.
         maildir: also store accepted messages in this Maildir.
@@ -79,7 +82,8 @@ class ServerOptions:
             tests anyway).
         strict: a command the persona does not know is an error that ``check()`` raises,
             since it is usually a bug in the client under test.
-        seed: seeds the session-id generator, for repeatable runs.
+        seed: seeds the generator of session ids and the persona's other identifiers, for
+            repeatable runs.
         http: also serve the HTTP API and web inbox, e.g. ``fakeserver.http.HttpOptions()``;
             None: not.
     """

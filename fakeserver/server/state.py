@@ -16,12 +16,14 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from client.transcript.model import Line, Transcript
 from fakeserver._waiting import wait_for_count
 from fakeserver.errors import UnexpectedCommand
+from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.model import Listener, Persona
 from fakeserver.server.observers import Observer
 from fakeserver.server.outbox import Outbox
@@ -44,6 +46,7 @@ class SessionMaker(Protocol):
         listener: Listener,
         peer: tuple[str, int],
         session_id: str,
+        identity: Identity,
     ) -> ConnectionSession: ...
 
 
@@ -58,7 +61,8 @@ class ServerState:
         strict: an unrecognized command is an error that ``take_errors()`` returns.
         history_limit: closed connections kept, the oldest forgotten first; None: all.
         observers: notified of everything that happens.
-        seed: seeds the session-id generator, so a run can be repeated.
+        seed: seeds the generator of session ids (and the persona's other identifiers), so a
+            run can be repeated.
     """
 
     def __init__(
@@ -106,12 +110,14 @@ class ServerState:
 
     def open_session(self, listener: Listener, peer: tuple[str, int]) -> ConnectionSession:
         """A new session for a client that connected to ``listener`` from ``peer``."""
+        identity = self._persona.identifiers.open(self._rng, time.time())
         return self._make_session(
             self,
             number=next(self._numbers),
             listener=listener,
             peer=peer,
-            session_id=self._persona.new_session_id(self._rng),
+            session_id=identity.session_id,
+            identity=identity,
         )
 
     def reseed(self, seed: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from fakeserver.personas.model import Situation
+from fakeserver.personas.vocabulary import Situation
 
 __all__ = [
     "forward_path",

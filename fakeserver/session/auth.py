@@ -1,5 +1,5 @@
 """AUTH for one connection: the SASL exchange, the login and the failed attempts, as Gmail does
-them (replies.md §7). Pure: no sockets, no clock.
+them (replies.md §7), with the mechanisms the persona takes. Pure: no sockets, no clock.
 
 Every answer is an :class:`AuthAnswer`: the situation to reply with, and whether the next client
 line is a SASL response (after a ``334``).
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fakeserver.personas.model import Situation
+from fakeserver.personas.vocabulary import MECHANISMS, Situation
 from fakeserver.session import sasl
 from fakeserver.session.accounts import Accounts, LoginVerdict
 
 __all__ = ["MECHANISMS", "AuthAnswer", "Authenticator"]
-
-MECHANISMS = frozenset({"LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER", "PLAIN-CLIENTTOKEN"})
-"""The mechanisms Gmail offers and takes (it also offers XOAUTH, which it refuses)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +42,28 @@ class Authenticator:
     Args:
         accounts: who may log in.
         failure_limit: failed logins after which AUTH gets ``too_many_logins``; None: no limit.
+        mechanisms: the persona's mechanisms (others get ``unrecognized_auth_type``).
+        retired: mechanisms it names but refuses with ``xoauth_unsupported``.
+        error_challenge: a refused token gets the ``auth_token_error`` challenge first.
     """
 
-    def __init__(self, accounts: Accounts, failure_limit: int | None) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        failure_limit: int | None,
+        *,
+        mechanisms: tuple[str, ...] = MECHANISMS,
+        retired: tuple[str, ...] = ("XOAUTH",),
+        error_challenge: bool = True,
+    ) -> None:
         self.user: str | None = None
         self.mechanism: str | None = None
         self.failures = 0
         self._accounts = accounts
         self._failure_limit = failure_limit
+        self._mechanisms = mechanisms
+        self._retired = retired
+        self._error_challenge = error_challenge
         self._exchange: _Exchange | None = None
 
     @property
@@ -71,9 +82,9 @@ class Authenticator:
             return AuthAnswer(Situation.TOO_MANY_LOGINS)
         mechanism = parts[0].upper()
         initial = parts[1].encode("utf-8", "surrogateescape") if len(parts) == 2 else None
-        if mechanism == "XOAUTH":
+        if mechanism in self._retired:
             return AuthAnswer(Situation.XOAUTH_UNSUPPORTED)
-        if mechanism not in MECHANISMS:
+        if mechanism not in self._mechanisms:
             return AuthAnswer(Situation.UNRECOGNIZED_AUTH_TYPE)
         if initial is None:
             if mechanism == "LOGIN":
@@ -130,6 +141,8 @@ class Authenticator:
         if attempt is None:
             return AuthAnswer(Situation.CANNOT_DECODE)
         account = self._accounts.check_token(attempt.login, attempt.secret)
+        if account is None and not self._error_challenge:
+            return self._failed(Situation.BAD_CREDENTIALS)  # office365.md: MailKit #1712
         if account is None:
             self._exchange = _Exchange(mechanism, "token_error")
             return AuthAnswer(Situation.AUTH_TOKEN_ERROR, awaits_response=True)

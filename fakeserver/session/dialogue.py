@@ -4,14 +4,20 @@ A :class:`Dialogue` is told what the client did (a command, a SASL response, a m
 BDAT chunk, a finished TLS handshake) and answers with a :class:`Decision`: the
 :class:`~fakeserver.personas.model.Situation` to reply with, its fields, and what the connection
 does next. It knows nothing of scripts, faults or sockets (the session,
-:mod:`fakeserver.session.session`, wraps it with those); it never touches a clock or randomness:
-the session id comes in, and the clock is injected. Every change of SMTP state lives here.
+:mod:`fakeserver.session.session`, wraps it with those); it never touches a clock or randomness
+of its own: the session id and the persona's identifiers come in (drawn from the server's seeded
+generator, :class:`~fakeserver.personas.identifiers.Identity`), and the clock is injected.
+Every change of SMTP state lives here.
 
 The order of checks follows Gmail's recordings (replies.md §6): a command that needs a greeting
 gets ``503 5.5.1 EHLO/HELO first`` before anything else; then, on a listener where TLS is not yet
 up, ``530 5.7.0 Must issue a STARTTLS command first`` (before the argument's syntax is looked
 at: transcript 18), unless the persona's behaviour lets the transaction run in clear text; then
 ``530 5.7.0 Authentication Required``. :data:`_GATES` holds that order per verb.
+
+Where providers differ, the rules read the persona's :class:`~fakeserver.personas.model.Behaviour`
+(what the EHLO argument must be, whether BDAT is a command...), never its name; a reply the
+persona lacks is its stand-in (:meth:`~fakeserver.personas.model.Persona.template`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.model import Listener, Persona, Situation
 from fakeserver.session.accounts import Accounts
 from fakeserver.session.addresses import (
@@ -30,6 +37,11 @@ from fakeserver.session.addresses import (
     is_reverse_path,
     mail_parameters_refusal,
     reverse_path,
+)
+from fakeserver.session.argument_rules import (
+    helo_refusal,
+    rcpt_parameters_taken,
+    without_dsn_parameters,
 )
 from fakeserver.session.auth import AuthAnswer, Authenticator
 from fakeserver.session.envelope import Envelope
@@ -108,6 +120,7 @@ VERBS = frozenset(_GATES)
 # RFC 3030 §2: chunk-size is 1*DIGIT, and DIGIT is ASCII (RFC 5234 B.1); \d would take any
 # script's digits ("BDAT ٣" is not a size).
 _BDAT_ARGUMENT = re.compile(r"([0-9]{1,18})(?:[ \t]+(LAST))?", re.IGNORECASE)
+_PATH = re.compile(r"<([^<>]*)>")
 
 
 @dataclass(slots=True)
@@ -139,6 +152,8 @@ class Dialogue:
         client_ip: the peer's address as Gmail shows it (no brackets, no ``IPv6:``).
         session_id: this connection's id, repeated in every tagged reply.
         clock: returns Unix time in seconds (the end-of-data timestamp).
+        identity: the connection's identifiers (template fields), and the source of each
+            accepted message's; None: only ``session_id``.
     """
 
     def __init__(
@@ -152,18 +167,31 @@ class Dialogue:
         client_ip: str,
         session_id: str,
         clock: Callable[[], float],
+        identity: Identity | None = None,
     ) -> None:
         self.persona = persona
         self.tls = listener.implicit_tls
         self.greeted = False
         self.helo_name: str | None = None
-        self.auth = Authenticator(accounts, policy.auth_failure_limit)
+        self.auth = Authenticator(
+            accounts,
+            policy.auth_failure_limit,
+            mechanisms=persona.auth_mechanisms,
+            retired=persona.retired_mechanisms,
+            error_challenge=persona.behaviour.oauth_error_challenge,
+        )
         self.messages_accepted = 0
         self._behaviour = persona.behaviour
+        self._implicit_tls = listener.implicit_tls
         self._policy = policy
         self._usage = usage
         self._clock = clock
-        self._fields: dict[str, object] = {"session_id": session_id, "client_ip": client_ip}
+        self._identity = identity
+        self._fields: dict[str, object] = {
+            **(identity.values if identity is not None else {}),
+            "session_id": session_id,
+            "client_ip": client_ip,
+        }
         self._transaction: _Transaction | None = None
         self._pending_chunk: _PendingChunk | None = None
 
@@ -174,9 +202,23 @@ class Dialogue:
 
     def say(self, situation: Situation, **fields: object) -> Decision:
         """Says ``situation``; the connection closes after it if the persona's reply closes."""
-        closes = self.persona.replies[situation].closes
+        closes = self.persona.template(situation).closes
         merged = {**self._fields, **fields} if fields else self._fields
         return Decision(situation, merged, Next.CLOSE if closes else Next.COMMAND)
+
+    def context(self, argument: str = "") -> dict[str, object]:
+        """Every field a reply said now could use: the connection's, and the command's
+        argument, its address, the logged-in user and the transaction's sender (for a scripted
+        reply, which may name any of them)."""
+        path = _PATH.search(argument)
+        transaction = self._transaction
+        return {
+            **self._fields,
+            "argument": argument,
+            "address": path[1] if path else argument.partition(":")[2].strip(),
+            "user": self.auth.user or "",
+            "sender": transaction.mail_from if transaction is not None else "",
+        }
 
     def command(self, verb: str, argument: str) -> Decision:
         """Answers one command line.
@@ -186,8 +228,8 @@ class Dialogue:
             argument: the rest of the line with surrounding whitespace removed.
         """
         gates = _GATES.get(verb)
-        if gates is None:
-            return self.say(Situation.UNRECOGNIZED)
+        if gates is None or (verb == "BDAT" and not self._behaviour.chunking):
+            return self.say(Situation.UNRECOGNIZED, argument=f"{verb} {argument}".rstrip())
         for gate in gates:
             if not self._passes(gate):
                 if verb == "BDAT":
@@ -234,18 +276,19 @@ class Dialogue:
         else:
             transaction.chunks.append(chunk)
         if not pending.last:
-            return self.say(Situation.CHUNK_ACCEPTED)
+            return self.say(Situation.CHUNK_ACCEPTED, octets=pending.size)
         self._transaction = None
         content = None if transaction.chunk_overflow else b"".join(transaction.chunks)
-        return self._finish(transaction, content, situation=Situation.CHUNK_ACCEPTED)
+        return self._finish(
+            transaction, content, situation=Situation.CHUNK_ACCEPTED, octets=pending.size
+        )
 
     # ------------------------------------------------------------------ verbs
 
     def _hello(self, verb: str, argument: str) -> Decision:
-        if not argument:
-            return self.say(Situation.HELO_EMPTY)
-        if any(character.isspace() for character in argument):
-            return self.say(Situation.HELO_INVALID, argument=argument)
+        refusal = helo_refusal(self._behaviour.helo_argument, argument)
+        if refusal is not None:
+            return self.say(refusal, argument=argument)
         if verb == "HELO" and self.tls and not self._behaviour.helo_after_tls:
             return self.say(Situation.UNRECOGNIZED)
         self.greeted = True
@@ -254,7 +297,10 @@ class Dialogue:
         self._transaction = None
         if verb == "HELO":
             return self.say(Situation.HELO)
-        return self.say(Situation.EHLO_AFTER_TLS if self.tls else Situation.EHLO_BEFORE_TLS)
+        if not self.tls:
+            return self.say(Situation.EHLO_BEFORE_TLS)
+        implicit = self._implicit_tls
+        return self.say(Situation.EHLO_IMPLICIT_TLS if implicit else Situation.EHLO_AFTER_TLS)
 
     def _starttls(self, verb: str, argument: str) -> Decision:
         if self.tls:
@@ -277,7 +323,8 @@ class Dialogue:
         # that is no address at all (see is_reverse_path).
         if not is_reverse_path(address):
             return self.say(Situation.SENDER_INVALID, address=address)
-        refusal = mail_parameters_refusal(parameters, self.persona.size_limit)
+        checked = without_dsn_parameters(parameters) if self._behaviour.dsn else parameters
+        refusal = mail_parameters_refusal(checked, self.persona.size_limit)
         if refusal is not None:
             return self.say(refusal)
         # Interned: a test suite sends from the same few addresses thousands of times.
@@ -290,8 +337,9 @@ class Dialogue:
         if transaction is None:
             return self.say(Situation.MAIL_FIRST)
         parsed = forward_path(argument, bare=self._behaviour.bare_paths)
-        if parsed is None or parsed[1]:
-            # Gmail offers no RCPT parameters (no DSN in its EHLO), so any is an error.
+        if parsed is None or (
+            parsed[1] and not rcpt_parameters_taken(parsed[1], dsn=self._behaviour.dsn)
+        ):
             return self.say(Situation.SYNTAX_ERROR)
         address = parsed[0]
         if not address:
@@ -373,6 +421,7 @@ class Dialogue:
         content: bytes | None,
         *,
         situation: Situation = Situation.MESSAGE_ACCEPTED,
+        octets: int | None = None,
     ) -> Decision:
         if content is None or len(content) > self.persona.size_limit:
             return self.say(Situation.MESSAGE_TOO_BIG)
@@ -385,7 +434,12 @@ class Dialogue:
         envelope = Envelope(
             transaction.mail_from, tuple(transaction.recipients), transaction.mail_options
         )
-        fields = {**self._fields, "timestamp": int(self._clock())}
+        now = self._clock()
+        fields = {**self._fields, "timestamp": int(now)}
+        if octets is not None:
+            fields["octets"] = octets
+        if self._identity is not None:
+            fields.update(self._identity.for_message(now))
         return Decision(situation, fields, accepted=envelope, content=content)
 
 

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from client.transcript.model import Transcript
-from fakeserver.personas.model import Listener
+from fakeserver.personas.vocabulary import Listener
 from fakeserver.session.envelope import Envelope
 
 __all__ = [

@@ -29,7 +29,8 @@ from client.tls_mode import TLSMode
 from client.transcript.model import Line
 from client.transcript.recorder import Recorder
 from client.transcript.redaction import REDACTED
-from fakeserver.personas.model import Listener, Persona, Situation
+from fakeserver.personas.identifiers import Identity
+from fakeserver.personas.model import Grade, Listener, Persona, Situation
 from fakeserver.scripting.faults import BodyPlan, Fault, HandshakePlan, ReplyPlan, shape
 from fakeserver.scripting.script import Action, Script, Step
 from fakeserver.session import actions, events
@@ -46,7 +47,9 @@ UNRECOGNIZED_LIMIT = 5
 """Lines that are no command after which the connection is closed: aiosmtpd's own limit for
 unknown ASCII verbs, which the session applies to every kind of such line."""
 
-_EHLO_REPLIES = frozenset({Situation.EHLO_BEFORE_TLS, Situation.EHLO_AFTER_TLS})
+_EHLO_REPLIES = frozenset(
+    {Situation.EHLO_BEFORE_TLS, Situation.EHLO_AFTER_TLS, Situation.EHLO_IMPLICIT_TLS}
+)
 # What is still accounted for once the session has decided to end: the last reply going out,
 # the rest of a body, a handshake already under way, and the end itself.
 _EVEN_WHEN_ENDED = (events.Written, events.ClientData, events.TLSStarted, events.ConnectionLost)
@@ -110,6 +113,8 @@ class Session:
         listener: the port kind it came in on.
         peer: the client's ``(host, port)``.
         session_id: the persona's id for this connection.
+        identity: all the persona's identifiers for this connection (``session_id`` among
+            them); None: only ``session_id``.
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class Session:
         listener: Listener,
         peer: tuple[str, int],
         session_id: str,
+        identity: Identity | None = None,
     ) -> None:
         self.number = number
         self.listener = listener
@@ -142,6 +148,7 @@ class Session:
             client_ip=peer[0],
             session_id=session_id,
             clock=setup.clock,
+            identity=identity,
         )
         recorder = None
         if setup.record_transcripts:
@@ -158,7 +165,7 @@ class Session:
         self._unrecognized = 0
         self._secrets_may_follow = False  # the last command was AUTH (see _not_a_command)
         self._body_plan = BodyPlan()
-        self._replies = Replies(setup.persona, self.dialogue.fields)
+        self._replies = Replies(setup.persona, self.dialogue.fields, setup.clock)
         self._info: SessionInfo | None = None
         self._closed = False  # the connection is gone (``ended`` can be decided before)
         journal.opened(self)
@@ -273,7 +280,7 @@ class Session:
         # A BDAT's reply comes after its chunk, so it is scripted there.
         action = None if verb == "BDAT" else self._decide(Step(verb.lower()), event.argument)
         if refuses(action, self._persona):
-            return self._refuse(action)
+            return self._refuse(action, event.argument)
         decision = self.dialogue.command(verb, event.argument)
         if verb == "EHLO" and decision.situation in _EHLO_REPLIES:
             self.ledger.expect_ehlo_reply()
@@ -286,9 +293,11 @@ class Session:
         self.ledger.command("?", line, pipelined=False, secret=secret)
         self._unrecognized += 1
         self._journal.unrecognized(self, REDACTED if secret else line)
+        # Some providers quote the line (office365.md: "500 5.3.3 Unrecognized command 'x'").
+        said = "" if secret else line.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
         if self._unrecognized >= UNRECOGNIZED_LIMIT:
-            return self._reply(self.dialogue.say(Situation.TOO_MANY_UNRECOGNIZED))
-        return self._reply(self.dialogue.say(Situation.UNRECOGNIZED))
+            return self._reply(self.dialogue.say(Situation.TOO_MANY_UNRECOGNIZED, argument=said))
+        return self._reply(self.dialogue.say(Situation.UNRECOGNIZED, argument=said))
 
     def _sasl_response(self, event: events.SaslResponse) -> list[actions.Action]:
         self.ledger.client_line(event.line, secret=True)
@@ -309,8 +318,9 @@ class Session:
             self._note("discarded", "the message past SIZE (its lines past the limit)")
         action = self._decide(Step.END_OF_DATA)
         if refuses(action, self._persona):
+            refusal = self._refuse(action)  # first: the reply may name the sender
             self.dialogue.abandon_transaction()
-            return self._refuse(action)
+            return refusal
         return self._reply(self.dialogue.message_received(event.content), action)
 
     def _chunk_received(self, chunk: bytes | None) -> list[actions.Action]:
@@ -319,8 +329,9 @@ class Session:
             self._note("discarded", "a BDAT chunk: read, not kept, not recorded")
         action = self._decide(Step.BDAT)
         if refuses(action, self._persona):
+            refusal = self._refuse(action)  # first: the reply may name the sender
             self.dialogue.abandon_transaction()
-            return self._refuse(action)
+            return refusal
         return self._reply(self.dialogue.chunk_received(chunk), action)
 
     def _tls_started(self, event: events.TLSStarted) -> list[actions.Action]:
@@ -340,12 +351,12 @@ class Session:
     def _decide(self, step: Step, argument: str = "") -> Action | None:
         return self._setup.script.decide(step, argument)
 
-    def _refuse(self, action: Action) -> list[actions.Action]:
+    def _refuse(self, action: Action, argument: str = "") -> list[actions.Action]:
         """A scripted failure instead of running the command (see fakeserver.scripting.script)."""
         reply = action.reply
         if reply is None:
             raise RuntimeError("_refuse() called without a scripted reply")
-        data = self._replies.scripted(reply, self.dialogue.fields)
+        data = self._replies.scripted(reply, self.dialogue.context(argument))
         return self._send(data, action, closes_after(self._persona, reply))
 
     def _reply(
@@ -367,6 +378,8 @@ class Session:
         result: list[actions.Action] = []
         situation = decision.situation
         if situation is not None:
+            if situation not in self._persona.replies:
+                self._gap(situation)
             if action is not None and action.reply is not None:
                 data = self._replies.scripted(action.reply, decision.fields)
                 closes = decision.next is Next.CLOSE or closes_after(self._persona, action.reply)
@@ -418,6 +431,12 @@ class Session:
             case Next.CLOSE:
                 return self._end(EndReason.SERVER_CLOSED)
         return []
+
+    def _gap(self, situation: Situation) -> None:
+        """A rule needed a reply the persona has no evidence for (Persona.template)."""
+        template = self._persona.template(situation)
+        if template.grade is Grade.STAND_IN:
+            self._note("gap", f"{self._persona.name} has no reply for {situation.value}")
 
     def _note(self, kind: str, detail: str) -> None:
         """An event of the connection, for its transcript and the server's observers."""

@@ -70,7 +70,7 @@ def test_the_default_matrix_covers_the_promised_failure_points() -> None:
     assert [rule.steps for rule in stripped.scenario.rules] == [(Step.STARTTLS,)]
     [refused] = cases["starttls-refused"].scenario.rules
     assert refused.reply == "454 4.7.0 TLS not available due to temporary reason"
-    assert cases["starttls-refused"].persona == "gmail"
+    assert cases["starttls-refused"].persona is None  # the experiment's --persona
 
 
 FIELDS = {"session_id": "x", "client_ip": "127.0.0.1"}
@@ -153,11 +153,13 @@ def test_a_case_persona_file_is_found_beside_the_matrix(tmp_path: Path) -> None:
     )
     (tmp_path / "matrix.toml").write_text(
         '[[case]]\nname = "x"\npersona = "open.toml"\n[[case]]\nname = "y"\npersona = "gmail"\n'
+        '[[case]]\nname = "z"\n'
     )
-    opened, named = load_matrix(tmp_path / "matrix.toml")
+    opened, named, unnamed = load_matrix(tmp_path / "matrix.toml")
     assert isinstance(opened.persona, Persona)
     assert (opened.persona.name, opened.persona.behaviour.requires_tls) == ("open", False)
     assert named.persona == "gmail"
+    assert unnamed.persona is None
 
 
 @pytest.mark.parametrize(

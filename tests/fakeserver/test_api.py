@@ -77,6 +77,8 @@ SUBPACKAGES = {
     },
     "fakeserver.personas": {
         "Behaviour",
+        "Exactness",
+        "Grade",
         "Listener",
         "Persona",
         "ReplyTemplate",

@@ -144,3 +144,41 @@ def test_{number}(fake_gmail, fake_gmail_ssl_context):
     pytester.makepyfile(SEND + tests)
     result = run(pytester, "-n", "2")
     result.assert_outcomes(passed=8)
+
+
+def test_one_test_runs_against_every_provider(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import smtplib
+import pytest
+
+@pytest.mark.parametrize("fake_server_persona", ["gmail", "office365", "ses", "sendgrid"])
+def test_signup_mail(fake_server, fake_gmail_ssl_context, fake_server_persona):
+    assert fake_server.persona.name == fake_server_persona
+    with smtplib.SMTP(*fake_server.submission, timeout=5) as client:
+        client.starttls(context=fake_gmail_ssl_context)
+        client.login(*fake_server.credentials)
+        client.sendmail("tester@gmail.com", ["a@example.org"], "Subject: hi\\r\\n\\r\\nhi\\r\\n")
+    [message] = fake_server.outbox.wait_for(1)
+    assert message.message["Subject"] == "hi"
+
+def test_the_default_is_gmail(fake_server, fake_gmail):
+    assert fake_server.persona.name == "gmail"
+    assert fake_server is fake_gmail  # the same options share one server
+
+@pytest.mark.parametrize("fake_server_persona", ["office365"])
+def test_microsoft_365_has_no_implicit_tls_port(fake_server):
+    from fakeserver.errors import ConfigurationError
+    from fakeserver.personas.model import Listener
+    assert list(fake_server.listeners) == [Listener.SUBMISSION]
+    with pytest.raises(ConfigurationError, match="provider has no such port; it has submission"):
+        fake_server.smtps
+
+@pytest.mark.parametrize("fake_server_persona", ["ses"])
+def test_a_situation_without_evidence_cannot_be_scripted(fake_server):
+    from fakeserver.errors import ScriptError
+    with pytest.raises(ScriptError, match="the ses persona has no evidence for auth_blocked"):
+        fake_server.script.on("auth").reply("auth_blocked")
+"""
+    )
+    run(pytester).assert_outcomes(passed=7)

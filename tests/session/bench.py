@@ -13,6 +13,7 @@ import base64
 from dataclasses import dataclass, field
 
 from client.transcript import Line
+from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.loader import load_persona
 from fakeserver.personas.model import Listener, Persona
 from fakeserver.scripting.faults import ReplyPlan
@@ -94,6 +95,7 @@ class Bench:
         usage: counters shared with other benches (a quota across connections).
         script: the test's script.
         error_delay_s: the wait before error replies.
+        identity: the persona's identifiers for the session; None: only ``SESSION``.
     """
 
     def __init__(
@@ -105,8 +107,10 @@ class Bench:
         usage: Usage | None = None,
         script: Script | None = None,
         error_delay_s: float = 0.0,
+        identity: Identity | None = None,
     ) -> None:
         self.script = script or Script()
+        self.identity = identity
         self.journal = Journal()
         setup = SessionSetup(
             persona=persona,
@@ -124,7 +128,8 @@ class Bench:
             number=1,
             listener=listener,
             peer=(CLIENT_IP, 50123),
-            session_id=SESSION,
+            session_id=identity.session_id if identity is not None else SESSION,
+            identity=identity,
         )
         self.wire = bytearray()
         self.plans: list[ReplyPlan] = []
