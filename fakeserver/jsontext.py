@@ -14,6 +14,7 @@ in it, nearly all of it, is written exactly as ``json.dumps`` writes it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -36,12 +37,19 @@ def json_text(
         indent: as for ``json.dumps``.
         default: as for ``json.dumps``; what it returns is escaped too.
     """
-    text = json.dumps(value, indent=indent, default=default)
+    text = _encoder(indent, default).encode(value)
     # json.dumps writes every surrogate as a \udXXX escape (a character outside the BMP
     # too, as a pair), so text without one needs nothing more.
     if "\\ud" not in text:
         return text
     return json.dumps(_escaped(value, default), indent=indent)
+
+
+@functools.lru_cache(maxsize=16)
+def _encoder(indent: int | None, default: Callable[[Any], Any] | None) -> json.JSONEncoder:
+    # json.dumps makes a new encoder for every call that passes options; the live log
+    # writes a line per message. An encoder keeps no state between calls.
+    return json.JSONEncoder(indent=indent, default=default)
 
 
 def escape_surrogates(text: str) -> str:

@@ -19,6 +19,24 @@ from client.transcript.redaction import SecretRedactor
 __all__ = ["Recorder"]
 
 
+class _Run:
+    """Whole lines recorded at once, cut into ``Line`` s only when a transcript is made."""
+
+    __slots__ = ("data", "direction", "elapsed_s")
+
+    def __init__(self, direction: Direction, data: bytes, elapsed_s: float | None) -> None:
+        self.direction = direction
+        self.data = data
+        self.elapsed_s = elapsed_s
+
+    def lines(self) -> list[Line]:
+        *whole, rest = self.data.split(b"\r\n")
+        lines = [Line(self.direction, line + b"\r\n", self.elapsed_s) for line in whole]
+        if rest:
+            lines.append(Line(self.direction, rest, self.elapsed_s))
+        return lines
+
+
 class Recorder:
     """Builds a transcript as a conversation happens, redacting AUTH secrets as it goes.
 
@@ -46,7 +64,8 @@ class Recorder:
         self._started_s = clock() if clock is not None else 0.0
         extra = tuple(pair for pair in headers if pair[0] != VERSION_HEADER)
         self._headers = ((VERSION_HEADER, str(FORMAT_VERSION)), *extra)
-        self._entries: list[Entry] = []
+        self._entries: list[Entry | _Run] = []
+        self._runs = False  # some entries are runs, to cut into lines
 
     def line(self, direction: Direction, data: bytes, *, sasl_response: bool = False) -> None:
         """Record one wire line (or piece of one) as it was sent.
@@ -59,6 +78,16 @@ class Recorder:
         if direction is Direction.CLIENT and self._redactor is not None:
             data = self._redactor.client_line(data, sasl_response=sasl_response)
         self._entries.append(Line(direction, data, self._elapsed_s()))
+
+    def run(self, direction: Direction, data: bytes) -> None:
+        """Record several CRLF-ended lines that came together, never redacted (message data).
+
+        The same as calling :meth:`line` for each, for less: a message is most of the lines of
+        a conversation, and they are cut into lines (sharing one time) only when a transcript
+        is made.
+        """
+        self._entries.append(_Run(direction, data, self._elapsed_s()))
+        self._runs = True
 
     def event(self, kind: str, detail: str = "") -> None:
         """Record an event such as ``"tls"`` (handshake done) or ``"closed"``.
@@ -74,7 +103,15 @@ class Recorder:
 
     def transcript(self) -> Transcript:
         """Return everything recorded so far; the recorder can keep recording."""
-        return Transcript(self._headers, tuple(self._entries))
+        entries: list[Entry] = []
+        for entry in self._entries:
+            if isinstance(entry, _Run):
+                entries.extend(entry.lines())
+            else:
+                entries.append(entry)
+        if self._runs:  # cut once: a transcript may be asked for again
+            self._entries, self._runs = [*entries], False
+        return Transcript(self._headers, tuple(entries))
 
     def _elapsed_s(self) -> float | None:
         if self._clock is None:

@@ -93,6 +93,13 @@ class SecretRedactor:
         Returns:
             ``data`` with any secret replaced by ``<redacted>``.
         """
+        if (
+            not sasl_response
+            and not self._pending
+            and data.endswith(b"\n")
+            and data[:4].upper() != b"AUTH"
+        ):
+            return data  # a whole line that is not AUTH holds no secret (nearly every line)
         start = len(self._pending)
         full = self._pending + data
         self._sasl_response = self._sasl_response or sasl_response

@@ -7,10 +7,11 @@ session's ``Written`` event), after every fault: an extension a fault withheld i
 and a reply a fault cut short is recorded as far as it went.
 
 Client lines are redacted (AUTH payloads, SASL responses) before anything records them.
-Message data is recorded line by line as it came, up to :data:`BODY_RECORDED_OCTETS` of each
-message; the rest is one placeholder line that says how much was left out (a replay matches it
-with whatever the client sends there), so a transcript costs little more than a small message
-and a 35 MB message does not live twice in memory.
+Message data is recorded as it came, in runs of whole lines (the recorder cuts them into lines
+only when a transcript is made: a message is most of a conversation's lines), up to
+:data:`BODY_RECORDED_OCTETS` of each message; the rest is one placeholder line that says how
+much was left out (a replay matches it with whatever the client sends there), so a transcript
+costs little more than a small message and a 35 MB message does not live twice in memory.
 """
 
 from __future__ import annotations
@@ -70,30 +71,35 @@ class Ledger:
 
     def client_data(self, data: bytes) -> None:
         """Records message data (DATA or BDAT) as it came; never a secret, so not redacted."""
-        if not self.watching:
-            return
-        for line in self._data.feed(data):
-            self._data_line(line)
+        if self.watching:
+            self._data_run(self._data.whole(data))
 
     def end_of_data(self) -> None:
         """The message (or BDAT chunk) has been read: records what was left out of it."""
         if not self.watching:
             return
-        rest = self._data.rest()
-        if rest:
-            self._data_line(rest)
+        self._data_run(self._data.rest())
         self._note_left_out()
         self._data_recorded = 0
 
-    def _data_line(self, line: bytes) -> None:
-        if line == b".\r\n":  # the end of the data: what was left out goes before it
+    def _data_run(self, run: bytes) -> None:
+        if not run:
+            return
+        end = b""
+        if run == b".\r\n" or run.endswith(b"\r\n.\r\n"):
+            run, end = run[:-3], run[-3:]  # the end of the data: what was left out goes before it
+        room = BODY_RECORDED_OCTETS - self._data_recorded
+        if len(run) > room:
+            last = run.rfind(b"\r\n", 0, max(room, 0))  # the last line that still fits
+            cut = last + 2 if last >= 0 else 0
+            self._data_left_out += len(run) - cut
+            run = run[:cut]
+        if run:
+            self._data_recorded += len(run)
+            self._record_run(run)
+        if end:
             self._note_left_out()
-            self._record(Direction.CLIENT, line)
-        elif self._data_recorded + len(line) <= BODY_RECORDED_OCTETS:
-            self._data_recorded += len(line)
-            self._record(Direction.CLIENT, line)
-        else:
-            self._data_left_out += len(line)
+            self._record(Direction.CLIENT, end)
 
     def _note_left_out(self) -> None:
         if self._data_left_out:
@@ -112,6 +118,9 @@ class Ledger:
 
     def written(self, data: bytes) -> None:
         """Accounts for octets handed to the transport, line by line."""
+        if data.find(b"\n") == len(data) - 1 and self._output.between_lines:
+            self._account(data)  # one whole line, as most replies are
+            return
         for line in self._output.feed(data):
             self._account(line)
 
@@ -149,6 +158,16 @@ class Ledger:
         if last:
             self.offered = frozenset(keywords)
             self._ehlo_keywords = None
+
+    def _record_run(self, run: bytes) -> None:
+        if self._recorder is not None:
+            self._recorder.run(Direction.CLIENT, run)
+        if self._report is not None:
+            *whole, rest = run.split(b"\r\n")
+            for line in whole:
+                self._report(Line(Direction.CLIENT, line + b"\r\n"))
+            if rest:
+                self._report(Line(Direction.CLIENT, rest))
 
     def _record(self, direction: Direction, data: bytes) -> None:
         if self._recorder is not None:

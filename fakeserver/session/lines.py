@@ -29,6 +29,21 @@ class LineSplitter:
         lines = data[:cut].split(self._ending)[:-1]
         return [line + self._ending for line in lines]
 
+    @property
+    def between_lines(self) -> bool:
+        """No line has been begun and left unfinished."""
+        return not self._partial
+
+    def whole(self, piece: bytes) -> bytes:
+        """Like :meth:`feed`, the whole lines joined as they came (no list, no copies of each)."""
+        data = self._partial + piece if self._partial else piece
+        cut = data.rfind(self._ending) + len(self._ending)
+        if cut < len(self._ending):
+            self._partial = data
+            return b""
+        self._partial = data[cut:]
+        return data[:cut] if cut < len(data) else data
+
     def rest(self) -> bytes:
         """What is left that no line ending closed (a write cut short)."""
         partial, self._partial = self._partial, b""

@@ -35,7 +35,7 @@ from fakeserver.scripting.faults import BodyPlan, Fault, HandshakePlan, ReplyPla
 from fakeserver.scripting.script import Action, Script, Step
 from fakeserver.session import actions, events
 from fakeserver.session.accounts import Accounts
-from fakeserver.session.dialogue import Decision, Dialogue, Next
+from fakeserver.session.dialogue import VERBS, Decision, Dialogue, Next
 from fakeserver.session.ledger import Ledger
 from fakeserver.session.policy import Policy, Usage
 from fakeserver.session.records import CapturedMessage, EndReason, SessionInfo, SessionRecord
@@ -50,6 +50,8 @@ unknown ASCII verbs, which the session applies to every kind of such line."""
 _EHLO_REPLIES = frozenset(
     {Situation.EHLO_BEFORE_TLS, Situation.EHLO_AFTER_TLS, Situation.EHLO_IMPLICIT_TLS}
 )
+# Each verb's step, looked up rather than made per command (an enum call is not free).
+_STEPS = {verb: Step(verb.lower()) for verb in VERBS}
 # What is still accounted for once the session has decided to end: the last reply going out,
 # the rest of a body, a handshake already under way, and the end itself.
 _EVEN_WHEN_ENDED = (events.Written, events.ClientData, events.TLSStarted, events.ConnectionLost)
@@ -278,7 +280,7 @@ class Session:
         self._secrets_may_follow = verb == "AUTH"
         self.ledger.command(verb, event.line, pipelined=event.more_waiting)
         # A BDAT's reply comes after its chunk, so it is scripted there.
-        action = None if verb == "BDAT" else self._decide(Step(verb.lower()), event.argument)
+        action = None if verb == "BDAT" else self._decide(_STEPS[verb], event.argument)
         if refuses(action, self._persona):
             return self._refuse(action, event.argument)
         decision = self.dialogue.command(verb, event.argument)

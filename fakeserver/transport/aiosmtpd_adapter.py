@@ -337,6 +337,10 @@ class _Connection(SMTP):
 
     async def _perform(self, todo: list[actions.Action]) -> None:
         """Carries out the session's actions in order; a read's result brings more."""
+        if len(todo) == 1 and not self._closing:  # nearly always: one reply, no read
+            todo = await self._carry_out(todo[0])
+            if not todo:
+                return
         pending = list(reversed(todo))
         while pending and not self._closing:
             action = pending.pop()

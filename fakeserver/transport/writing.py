@@ -66,7 +66,7 @@ class ReplyWriter:
             if self._command_waiting() and len(self._held) < _MOST_HELD_OCTETS:
                 self._held += plan.data  # the next command's reply goes out with it
                 return
-            await self._write(self._take_held() + plan.data)
+            await self._write(self._take_held() + plan.data if self._held else plan.data)
             return
         # Replies held for batching answer earlier commands: what this plan does is not theirs,
         # so they go out first, as they would have without the batching.
