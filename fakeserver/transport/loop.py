@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import threading
 from collections.abc import Callable, Coroutine
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from fakeserver.errors import ConfigurationError
 
-__all__ = ["BACKLOG", "Address", "LoopThread", "bind", "new_event_loop"]
+__all__ = ["BACKLOG", "LOOP_VARIABLE", "Address", "LoopThread", "bind", "new_event_loop"]
 
 _T = TypeVar("_T")
 
@@ -86,16 +87,30 @@ def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int
     return family, (host, port)
 
 
+LOOP_VARIABLE = "SMTPRIG_EVENT_LOOP"
+"""Which event loop the fake's listeners run on: ``auto`` (the default: uvloop when it is
+installed), ``uvloop`` (an error when it is not) or ``asyncio`` (asyncio's own)."""
+
+
 def new_event_loop(*, fast: bool) -> asyncio.AbstractEventLoop:
     """An event loop; with ``fast``, uvloop's when it is installed (``pip install
     smtprig[fast]``): its TLS and sockets cost less per message. Only the fake's own listeners
     ask for it; the record/replay servers start TLS on a paused connection, which uvloop does
-    not do as asyncio does."""
-    if fast:
+    not do as asyncio does. :data:`LOOP_VARIABLE` overrides the choice.
+
+    Raises:
+        ConfigurationError: the variable names no loop, or uvloop, which is not installed.
+    """
+    choice = os.environ.get(LOOP_VARIABLE, "auto")
+    if choice not in ("auto", "uvloop", "asyncio"):
+        raise ConfigurationError(LOOP_VARIABLE, f"{choice!r}: use auto, uvloop or asyncio")
+    if fast and choice != "asyncio":
         try:
             import uvloop
-        except ImportError:
-            pass
+        except ImportError as error:
+            if choice == "uvloop":
+                problem = "uvloop is not installed: pip install 'smtprig[fast]', or use auto"
+                raise ConfigurationError(LOOP_VARIABLE, problem) from error
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
