@@ -62,6 +62,9 @@ class Transport:
         self._recorder = recorder
         self._log_redactor = SecretRedactor()
         self.local_address: str = sock.getsockname()[0]
+        # Made once: the client asks before every command, and TLS keeps the same descriptor.
+        self._readable = select.poll()
+        self._readable.register(sock.fileno(), select.POLLIN)
 
     @classmethod
     def open(
@@ -158,11 +161,8 @@ class Transport:
         # Asking the kernel first is much cheaper than a read that fails, and the client asks
         # before every command. TLS may hold decrypted bytes the kernel no longer knows of.
         decrypted = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        if not decrypted:
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            if not poller.poll(0):
-                return None
+        if not decrypted and not self._readable.poll(0):
+            return None
         sock.settimeout(0.0)
         try:
             return sock.recv(_READ_OCTETS)
