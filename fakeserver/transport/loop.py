@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import ipaddress
 import os
 import socket
@@ -106,13 +107,15 @@ def new_event_loop(*, fast: bool) -> asyncio.AbstractEventLoop:
         raise ConfigurationError(LOOP_VARIABLE, f"{choice!r}: use auto, uvloop or asyncio")
     if fast and choice != "asyncio":
         try:
-            import uvloop
+            # By name: uvloop is an optional extra, which the type checker may not have.
+            uvloop = importlib.import_module("uvloop")
         except ImportError as error:
             if choice == "uvloop":
                 problem = "uvloop is not installed: pip install 'smtprig[fast]', or use auto"
                 raise ConfigurationError(LOOP_VARIABLE, problem) from error
         else:
-            return uvloop.new_event_loop()
+            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+            return loop
     return asyncio.new_event_loop()
 
 
