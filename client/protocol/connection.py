@@ -21,12 +21,15 @@ Theory of operation:
 - A reply answers only a command sent before it arrived (RFC 5321 §4.2: one reply per command,
   after it). The core counts the octets received and notes, for each command, how many had
   arrived when it was encoded; a reply whose first octet came earlier answers nothing, e.g. a
-  250 sent with the 354, before the end of data. Only a 421 may come early: RFC 5321 §3.8
-  lets a server announce its shutdown asynchronously, to be read after the next command.
+  250 sent with the 354, before the end of data. Only a closing notice may come early, and it
+  ends the connection: a 421 (RFC 5321 §3.8 lets a server announce its shutdown
+  asynchronously, to be read after the next command), or a 4yz about the connection (4.4.x),
+  as Gmail's idle timeout ``451 4.4.2 Timeout - closing connection.``
   The driver must hand over what has arrived before it asks for the next command, or an early
   reply looks like a late one.
 - After a ``LocalProtocolError`` or a ``RemoteProtocolError`` the state is ``ERROR`` for good.
-  ``CLOSED`` is reached by QUIT, by a 421 reply, or when the server closes.
+  ``CLOSED`` is reached by QUIT, by a 421 reply or an early closing notice, or when the server
+  closes.
 """
 
 from __future__ import annotations
@@ -88,6 +91,18 @@ _PARAMETER_EXTENSIONS: Final = {
 
 # RFC 5321 §3.8: a 421 reply means the server is closing the channel, whatever it answers.
 _CLOSING_CODE: Final = 421
+# RFC 3463 §3.5: X.4.Y is about the network or the connection. Gmail closes an idle
+# connection with an unsolicited "451 4.4.2 Timeout - closing connection." (replies.md §12.5),
+# a notice that, like a 421, comes before the command it ends up answering.
+_CONNECTION_SUBJECT: Final = 4
+
+
+def _closing_notice(reply: Reply) -> bool:
+    """The server says it is closing: a 421, or a 4yz about the connection (4.4.x)."""
+    if reply.code == _CLOSING_CODE:
+        return True
+    status = reply.enhanced_status
+    return reply.code // 100 == 4 and status is not None and status.subject == _CONNECTION_SUBJECT
 
 
 class ClientProtocol:
@@ -161,7 +176,13 @@ class ClientProtocol:
         if not self._pending:
             raise self._remote_error(f"unsolicited reply {str(reply)[:80]!r}", reply)
         command, sent_at = self._pending.popleft()
-        if began_at < sent_at and reply.code != _CLOSING_CODE:
+        early = began_at < sent_at
+        if early and _closing_notice(reply):
+            # It answers the command in the sense that matters: the command was not done, and
+            # the connection is over. (A 4.4.x that answers its command closes nothing.)
+            self._state = _S.CLOSED
+            return Exchange(command, reply)
+        if early:
             raise self._remote_error(
                 f"{str(reply)[:80]!r} came before {command.text!r} was sent, so it answers "
                 "nothing (RFC 5321 §4.2: a reply follows its command)",

@@ -366,6 +366,32 @@ def test_an_early_421_answers_the_next_command() -> None:
     assert state(core) is ClientState.CLOSED
 
 
+@pytest.mark.parametrize(
+    "notice",
+    [b"451 4.4.2 Timeout - closing connection. x - gsmtp\r\n", b"454 4.4.1 Connection lost\r\n"],
+    ids=["gmail-idle-timeout", "other-4.4.x"],
+)
+def test_an_early_closing_notice_ends_the_connection_like_a_421(notice: bytes) -> None:
+    # Gmail's idle timeout comes unsolicited (replies.md §12.5), then the server closes: a
+    # client that sends a command then must report it as the refusal it is, not as a server
+    # that broke the protocol.
+    core = ready()
+    core.receive_data(notice)
+    core.mail("tester@gmail.com")
+    event = core.next_event()
+    assert isinstance(event, Exchange)
+    assert (event.command.verb, event.reply.code) == (Verb.MAIL, int(notice[:3]))
+    assert state(core) is ClientState.CLOSED
+
+
+def test_an_early_4yz_that_is_not_about_the_connection_is_still_early() -> None:
+    core = ready()
+    core.receive_data(b"451 4.3.0 Try again later\r\n")
+    core.noop()
+    with pytest.raises(RemoteProtocolError, match="came before 'NOOP' was sent"):
+        core.next_event()
+
+
 def test_garbage_is_a_remote_error_and_final() -> None:
     core = ClientProtocol()
     core.receive_data(b"HTTP/1.1 400 Bad Request\r\n")
