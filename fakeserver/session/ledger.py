@@ -6,12 +6,13 @@ transcript. Server lines are accounted only once the transport has handed them o
 session's ``Written`` event), after every fault: an extension a fault withheld is not offered,
 and a reply a fault cut short is recorded as far as it went.
 
-Client lines are redacted (AUTH payloads, SASL responses) before anything records them.
-Message data is recorded as it came, in runs of whole lines (the recorder cuts them into lines
-only when a transcript is made: a message is most of a conversation's lines), up to
-:data:`BODY_RECORDED_OCTETS` of each message; the rest is one placeholder line that says how
-much was left out (a replay matches it with whatever the client sends there), so a transcript
-costs little more than a small message and a 35 MB message does not live twice in memory.
+Client lines are redacted (AUTH payloads, SASL responses) before anything records them. Message
+data is recorded as it came, in runs of whole lines (the recorder cuts them into lines only when a
+transcript is made: a message is most of a conversation's lines), up to
+:data:`BODY_RECORDED_OCTETS` and :data:`BODY_RECORDED_LINES` of each message; the rest is one
+placeholder line that says how much was left out (a replay matches it with whatever the client
+sends there), so a transcript costs little more than a small message and a 35 MB message does not
+live twice in memory.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from client.transcript.recorder import Recorder
 from client.transcript.redaction import SecretRedactor
 from fakeserver.session.lines import LineSplitter
 
-__all__ = ["BODY_RECORDED_OCTETS", "Ledger"]
+__all__ = ["BODY_RECORDED_LINES", "BODY_RECORDED_OCTETS", "Ledger"]
 
 BODY_RECORDED_OCTETS = 256 * 1024
 """Octets of each message's data a transcript records."""
+BODY_RECORDED_LINES = 4096
+"""Lines of each message's data a transcript records: a line is an object in memory, and a
+body of 65,000 one-dot lines fits in 256 KiB."""
 
 
 class Ledger:
@@ -53,7 +57,9 @@ class Ledger:
         self._output = LineSplitter(b"\n")
         self._data = LineSplitter(b"\r\n")
         self._data_recorded = 0
+        self._data_lines = 0
         self._data_left_out = 0
+        self._data_full = False  # the transcript has all it keeps of this message
         self._ehlo_keywords: list[str] | None = None
         self._ehlo_first_line = False
 
@@ -71,8 +77,20 @@ class Ledger:
 
     def client_data(self, data: bytes) -> None:
         """Records message data (DATA or BDAT) as it came; never a secret, so not redacted."""
-        if self.watching:
-            self._data_run(self._data.whole(data))
+        if not self.watching:
+            return
+        if self._data_full:
+            # Only counted, never gathered into lines: a 20 MB line would otherwise be kept
+            # (and copied piece by piece) until its end. The reader reports the final
+            # ".<CRLF>" on its own.
+            if data == b".\r\n":
+                self._data_run(data)
+            else:
+                self._data_left_out += len(data)
+            return
+        self._data_run(self._data.whole(data))
+        if self._data_recorded + self._data.unfinished > BODY_RECORDED_OCTETS:
+            self._stop_recording()  # a line too long to keep
 
     def end_of_data(self) -> None:
         """The message (or BDAT chunk) has been read: records what was left out of it."""
@@ -80,7 +98,8 @@ class Ledger:
             return
         self._data_run(self._data.rest())
         self._note_left_out()
-        self._data_recorded = 0
+        self._data_recorded = self._data_lines = 0
+        self._data_full = False
 
     def _data_run(self, run: bytes) -> None:
         if not run:
@@ -93,13 +112,28 @@ class Ledger:
             last = run.rfind(b"\r\n", 0, max(room, 0))  # the last line that still fits
             cut = last + 2 if last >= 0 else 0
             self._data_left_out += len(run) - cut
+            self._stop_recording()
             run = run[:cut]
+        lines = run.count(b"\r\n")
+        if lines > BODY_RECORDED_LINES - self._data_lines:
+            cut = 0
+            for _ in range(BODY_RECORDED_LINES - self._data_lines):
+                cut = run.index(b"\r\n", cut) + 2
+            self._data_left_out += len(run) - cut
+            self._stop_recording()
+            run, lines = run[:cut], BODY_RECORDED_LINES - self._data_lines
         if run:
             self._data_recorded += len(run)
+            self._data_lines += lines
             self._record_run(run)
         if end:
             self._note_left_out()
             self._record(Direction.CLIENT, end)
+
+    def _stop_recording(self) -> None:
+        """The transcript has all it keeps of this message: the rest is only counted."""
+        self._data_left_out += len(self._data.rest())
+        self._data_full = True
 
     def _note_left_out(self) -> None:
         if self._data_left_out:

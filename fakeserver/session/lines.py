@@ -30,6 +30,11 @@ class LineSplitter:
         return [line + self._ending for line in lines]
 
     @property
+    def unfinished(self) -> int:
+        """Octets of a line begun and not yet ended."""
+        return len(self._partial)
+
+    @property
     def between_lines(self) -> bool:
         """No line has been begun and left unfinished."""
         return not self._partial

@@ -12,6 +12,7 @@ of the data in everything that has arrived at once, without consuming a byte pas
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -152,8 +153,8 @@ async def read_data(
     it), however many lines that is: a body of lines that are single dots costs what its
     bytes cost. The message size is counted as RFC 1870 §3 counts it, without the stuffing
     dots and the final ``.<CRLF>``; past ``size_limit`` the data is read and thrown away, and
-    the kept part is built from unstuffed pieces joined once, so memory stays near one copy
-    of the message.
+    the kept part is written piece by piece into one buffer that becomes the message without
+    a copy (``BytesIO.getvalue``), so memory stays near one copy of the message.
 
     Args:
         reader: the connection's stream.
@@ -167,7 +168,7 @@ async def read_data(
         The message; None when it passed the size limit; ``LOST`` if the client went away,
         ``DROPPED`` if the fault dropped it.
     """
-    pieces: list[bytes] = []
+    body = io.BytesIO()
     kept = received = 0
     at_line_start = True
     while True:
@@ -190,15 +191,15 @@ async def read_data(
             at_line_start = piece.endswith(b"\r\n")
             kept += len(content)
             if kept <= size_limit:
-                pieces.append(content)
-            elif pieces:
-                pieces.clear()  # past the limit: nothing more is kept
+                body.write(content)
+            elif body.tell():
+                body = io.BytesIO()  # past the limit: nothing more is kept
         if end >= 0:
             await reader.readexactly(len(_DOT_LINE))
             inbound.discard(len(_DOT_LINE))
             if report is not None:
                 report(_DOT_LINE)
-            return b"".join(pieces) if kept <= size_limit else None
+            return body.getvalue() if kept <= size_limit else None
         if not take:
             if reader.at_eof():
                 return LOST
