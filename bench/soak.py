@@ -19,10 +19,16 @@ The figures are printed, and the exit status is 1 if any of the three fails.
 
 The second part measures what the slow-client test only asserts: how long a fresh client's
 whole submission takes (STARTTLS, AUTH, one message, QUIT) without and with IDLE idle
-connections open, in alternating rounds against the same server (no faults there).
+connections open, in alternating rounds against the same server (no faults there)
+(bench/crowd.py).
+
+The third part is the hostile clients of issue 16 (bench/hostile.py, which runs alone too): a
+bystander's wait under three floods, a body of dot lines against one of long lines, dripping
+clients cut by the idle timeout, and the peak memory of large messages. It writes its figures
+to reports/hostile.json, and the exit status is 1 too if one of them misses its target.
 
     python -m bench.soak                    # 10,000 messages, 200 connections, 1,000 idle
-    python -m bench.soak --messages 2000 --connections 50 --idle 200 --no-faults
+    python -m bench.soak --messages 2000 --connections 50 --idle 200 --no-faults --no-hostile
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import crowd
+from bench import crowd, hostile
+from bench.hostilereport import Settings
 from bench.soakserver import USER, WAIT_S, Server, connect, message, served
 from client import ReplyError, SMTPClient, SMTPError
 
@@ -246,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--faults", type=Path, default=FAULTS, metavar="FILE.toml", help="the faults to serve"
     )
     parser.add_argument("--no-faults", action="store_true", help="serve Gmail as it is")
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile clients")
     arguments = parser.parse_args(argv)
     _enough_files(2 * (arguments.idle + arguments.connections) + 256)
     scenario = None if arguments.no_faults else arguments.faults
@@ -258,7 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with served() as server:
             times = crowd.idle_crowd(server, arguments.idle, 3, 20)
             print(crowd.crowd_report(times, arguments.idle), flush=True)
-    return 0 if result.ok else 1
+    hostile_status = 0
+    if not arguments.no_hostile:
+        hostile_status = hostile.run(Settings(), hostile.FIGURES_JSON)
+    return 0 if result.ok and hostile_status == 0 else 1
 
 
 if __name__ == "__main__":
