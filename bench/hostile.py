@@ -19,7 +19,7 @@ status is 1 when a figure clearly misses its target: a bystander not served with
 dripped client not cut within 10 s, or a peak RSS rise above twice the message for one
 message at a time.
 
-    python -m bench.hostile                 # about four minutes
+    python -m bench.hostile                 # about a minute
     python -m bench.hostile --rounds 3 --memory-rounds 1
 """
 
