@@ -74,6 +74,7 @@ def long_lines(octets: int) -> bytes:
 
 @contextmanager
 def no_flood(server: Running, plan: FloodPlan) -> Iterator[bool]:
+    """The baseline: nothing to wait for."""
     yield True
 
 

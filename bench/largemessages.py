@@ -118,7 +118,8 @@ class PeakGrowth:
 
 
 def peak_growth(server: Running, case: Case) -> PeakGrowth:
-    """Sends ``case``'s messages at once and measures the server's peak RSS rise.
+    """Sends ``case``'s messages at once and measures the server's peak RSS rise; on a
+    server that took no large message before (:func:`growth_rounds` starts one per run).
 
     Raises:
         RuntimeError: a message could not be sent, or no reply came.
