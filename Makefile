@@ -55,7 +55,8 @@ fuzz: $(TEST_STAMP)
 	$(BIN)/python -m fuzz $(ARGS)
 
 # 10,000 messages over 200 concurrent connections under random faults, each accounted for;
-# then the idle crowd.
+# then the idle crowd; then the hostile clients of issue 16: floods, dot lines, drips, large
+# messages (bench/hostile.py; alone: python -m bench.hostile; ARGS=--no-hostile skips them).
 soak: $(TEST_STAMP)
 	$(BIN)/python -m bench.soak $(ARGS)
 

@@ -9,6 +9,8 @@
   of that peak above the RSS the message found is what streaming the message cost at its
   worst, its kept copy included. Where clear_refs cannot be written, VmRSS is sampled every
   millisecond instead (and may miss a short peak; the result says which method it used).
+  :func:`peak_during` is that reading, for any run against any process (bench/largemessages.py
+  uses it too).
 """
 
 from __future__ import annotations
@@ -75,29 +77,39 @@ def streaming(name: str, certs_dir: Path, size_bytes: int, count: int) -> Stream
     one = Workload("memory", "implicit", "ingest", connections=1, count=1, size_bytes=size_bytes)
     with running(name, certs_dir) as server:
         load(server, Workload("warm-up", "implicit", "ingest", connections=1, count=1))
-        status = Path(f"/proc/{server.pid}/status")
-        idle = _status_kb(status, "VmRSS")
+        idle = status_bytes(server.pid, "VmRSS")
         rises = []
-        method = "VmHWM"
+        methods: set[str] = set()
         for _ in range(count):
-            before = _status_kb(status, "VmRSS")
-            if method == "VmHWM" and _reset_peak(server.pid):
-                load(server, one)
-                peak = _status_kb(status, "VmHWM")
-            else:
-                method = "sampled VmRSS"
-                peak = _sampled_peak(status, lambda: load(server, one))
+            before = status_bytes(server.pid, "VmRSS")
+            peak, method = peak_during(server.pid, lambda: load(server, one))
             rises.append(peak - before)
-        kept = (_status_kb(status, "VmRSS") - idle) / count
+            methods.add(method)
+        kept = (status_bytes(server.pid, "VmRSS") - idle) / count
+    method = "VmHWM" if methods == {"VmHWM"} else "sampled VmRSS"
     return Streaming(name, size_bytes, idle, rises, kept, method)
 
 
-def _status_kb(status: Path, field: str) -> int:
-    """A ``kB`` field of /proc/PID/status, in bytes."""
+def status_bytes(pid: int, field: str) -> int:
+    """A ``kB`` field of /proc/PID/status (``VmRSS``, ``VmHWM``), in bytes."""
+    status = Path(f"/proc/{pid}/status")
     for line in status.read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"{status} has no {field}")
+
+
+def peak_during(pid: int, run: Callable[[], object]) -> tuple[int, str]:
+    """Process ``pid``'s peak RSS, in bytes, while ``run()`` runs, and how it was read.
+
+    The peak is reset first (``5`` written to /proc/PID/clear_refs, proc(5)) and read from
+    VmHWM afterwards: ``"VmHWM"``, exact. Where clear_refs cannot be written, VmRSS is
+    sampled every millisecond instead: ``"sampled VmRSS"``, which may miss a short peak.
+    """
+    if _reset_peak(pid):
+        run()
+        return status_bytes(pid, "VmHWM"), "VmHWM"
+    return _sampled_peak(pid, run), "sampled VmRSS"
 
 
 def _reset_peak(pid: int) -> bool:
@@ -108,13 +120,13 @@ def _reset_peak(pid: int) -> bool:
     return True
 
 
-def _sampled_peak(status: Path, run: Callable[[], object]) -> int:
+def _sampled_peak(pid: int, run: Callable[[], object]) -> int:
     done = threading.Event()
-    peak = [_status_kb(status, "VmRSS")]
+    peak = [status_bytes(pid, "VmRSS")]
 
     def sample() -> None:
         while not done.wait(0.001):
-            peak[0] = max(peak[0], _status_kb(status, "VmRSS"))
+            peak[0] = max(peak[0], status_bytes(pid, "VmRSS"))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

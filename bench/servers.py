@@ -39,7 +39,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,20 +82,28 @@ class Running:
         return self.smtps_port if tls == "implicit" else self.submission_port
 
 
-def command(name: str, certs_dir: Path) -> list[str]:
+def command(name: str, certs_dir: Path, options: Sequence[str] = ()) -> list[str]:
     """The command line that starts server ``name``.
 
+    Args:
+        name: which server.
+        certs_dir: where its certificates are (or are made).
+        options: more ``fakeserver serve`` options (``--idle-timeout 3``); smtprig only.
+
     Raises:
+        ValueError: ``options`` for a reference, which takes none.
         bench.nodepeer.NotMeasured: ``name`` is Node smtp-server and it cannot run here.
     """
     serve = [sys.executable, "-m", "fakeserver", "serve", "--certs-dir", str(certs_dir),
              "--smtps-port", "0", "--submission-port", "0", "--http", "127.0.0.1:0"]  # fmt: skip
     if name in (SERVE, SERVE_ASYNCIO):
-        return [*serve, "--json"]
+        return [*serve, "--json", *options]
     if name == SERVE_NO_TRANSCRIPTS:
-        return [*serve, "--json", "--no-transcripts"]
+        return [*serve, "--json", "--no-transcripts", *options]
     if name == SERVE_LIVE:
-        return serve
+        return [*serve, *options]
+    if options:
+        raise ValueError(f"{name} takes no fakeserver options; {list(options)} given")
     if name == AIOSMTPD:
         return [sys.executable, "-m", "bench.servers", "aiosmtpd", str(certs_dir)]
     if name == NODE:
@@ -107,10 +115,16 @@ def command(name: str, certs_dir: Path) -> list[str]:
 
 
 @contextmanager
-def running(name: str, certs_dir: Path) -> Iterator[Running]:
+def running(name: str, certs_dir: Path, options: Sequence[str] = ()) -> Iterator[Running]:
     """Starts server ``name`` in a child process and stops it afterwards.
 
+    Args:
+        name: which server.
+        certs_dir: where its certificates are (or are made).
+        options: more ``fakeserver serve`` options (``--idle-timeout 3``); smtprig only.
+
     Raises:
+        ValueError: ``options`` for a reference, which takes none.
         bench.nodepeer.NotMeasured: ``name`` is Node smtp-server and it cannot run here, or
             the asyncio-loop serve and uvloop is not installed (it would be ``serve --json``).
         RuntimeError: the server exited or printed nothing usable before it was ready.
@@ -120,7 +134,7 @@ def running(name: str, certs_dir: Path) -> Iterator[Running]:
     # The same serve on asyncio's own loop prices the fast extra (uvloop) in the same rounds.
     loop = {LOOP_VARIABLE: "asyncio"} if name == SERVE_ASYNCIO else {}
     process = subprocess.Popen(
-        command(name, certs_dir), stdout=subprocess.PIPE, env=os.environ | loop
+        command(name, certs_dir, options), stdout=subprocess.PIPE, env=os.environ | loop
     )
     assert process.stdout is not None
     drain: threading.Thread | None = None

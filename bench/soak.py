@@ -19,138 +19,38 @@ The figures are printed, and the exit status is 1 if any of the three fails.
 
 The second part measures what the slow-client test only asserts: how long a fresh client's
 whole submission takes (STARTTLS, AUTH, one message, QUIT) without and with IDLE idle
-connections open, in alternating rounds against the same server (no faults there).
+connections open, in alternating rounds against the same server (no faults there)
+(bench/crowd.py).
+
+The third part is the hostile clients of issue 16 (bench/hostile.py, which runs alone too): a
+bystander's wait under three floods, a body of dot lines against one of long lines, dripping
+clients cut by the idle timeout, and the peak memory of large messages. It writes its figures
+to reports/hostile.json, and the exit status is 1 too if one of them misses its target.
 
     python -m bench.soak                    # 10,000 messages, 200 connections, 1,000 idle
-    python -m bench.soak --messages 2000 --connections 50 --idle 200 --no-faults
+    python -m bench.soak --messages 2000 --connections 50 --idle 200 --no-faults --no-hostile
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import mailbox
 import random
 import resource
-import socket
-import ssl
-import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import crowd, hostile
+from bench.hostilereport import Settings
+from bench.soakserver import USER, WAIT_S, Server, connect, message, served
 from client import ReplyError, SMTPClient, SMTPError
 
-USER, PASSWORD = "tester@gmail.com", "app-password"
-BODY = (b"x" * 68 + b"\r\n") * 13  # with the headers, about 1 KB
-WAIT_S = 60.0
-
-
-@dataclass
-class Server:
-    """``fakeserver serve`` in a child process, and the JSON events it printed."""
-
-    process: subprocess.Popen[str]
-    ready: dict[str, object]
-    maildir: Path
-    events: list[dict[str, object]] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def address(self, listener: str) -> tuple[str, int]:
-        where = self.ready[listener]
-        assert isinstance(where, dict)
-        return str(where["host"]), int(where["port"])
-
-    @property
-    def context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ready["cafile"]))
-
-    def read_events(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self.changed:
-                self.events.append(json.loads(line))
-                self.changed.notify_all()
-
-    def wait_for_closed(self, count: int) -> None:
-        """Waits (bounded) until the server has reported ``count`` closed connections."""
-        deadline = time.monotonic() + WAIT_S
-        with self.changed:
-            while self.count("closed") < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"{self.count('closed')} of {count} connections closed")
-                self.changed.wait(remaining)
-
-    def count(self, kind: str) -> int:
-        return sum(1 for event in self.events if event["event"] == kind)
-
-    def peak_rss_mb(self) -> float | None:
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None  # not Linux
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return None
-
-
 FAULTS = Path(__file__).with_name("soak_faults.toml")
-
-
-@contextmanager
-def served(scenario: Path | None = None) -> Iterator[Server]:
-    """``fakeserver serve`` in a child process, serving ``scenario``'s faults if given."""
-    with tempfile.TemporaryDirectory(prefix="smtprig-soak-") as folder:
-        maildir = Path(folder) / "mail"
-        command = [
-            sys.executable, "-m", "fakeserver", "serve", "--json", "--smtps-port", "0",
-            "--submission-port", "0", "--certs-dir", folder, "--maildir", str(maildir),
-        ]  # fmt: skip
-        if scenario is not None:
-            command += ["--scenario", str(scenario)]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        try:
-            assert process.stdout is not None
-            server = Server(process, json.loads(process.stdout.readline()), maildir)
-            threading.Thread(target=server.read_events, daemon=True).start()
-            yield server
-        finally:
-            process.terminate()
-            process.wait(10)
-            if process.stdout is not None:
-                process.stdout.close()
-
-
-def connect(server: Server, index: int) -> SMTPClient:
-    """A logged-in client: implicit TLS for even ``index``, STARTTLS for odd."""
-    implicit = index % 2 == 0
-    host, port = server.address("smtps" if implicit else "submission")
-    client = SMTPClient.connect(
-        host, port, implicit_tls=implicit, ssl_context=server.context, tls_hostname="localhost",
-        timeout_s=30.0, local_hostname="soak.example",
-    )  # fmt: skip
-    try:
-        client.ehlo()
-        if not implicit:
-            client.starttls()
-        client.auth_plain(USER, PASSWORD)
-    except BaseException:
-        client.close()
-        raise
-    return client
-
-
-def message(subject: str) -> bytes:
-    return f"From: {USER}\r\nTo: friend@example.org\r\nSubject: {subject}\r\n\r\n".encode() + BODY
 
 
 CONNECT_ATTEMPTS = 5
@@ -336,46 +236,6 @@ def report(result: Soak) -> str:
     return "\n".join(lines)
 
 
-def one_send(server: Server) -> float:
-    """Seconds for a fresh client's whole submission over STARTTLS."""
-    started = time.perf_counter()
-    with connect(server, 1) as client:
-        client.send_message(message("idle crowd"), sender=USER, recipients=["a@example.org"])
-    return time.perf_counter() - started
-
-
-def idle_crowd(server: Server, idle: int, rounds: int, sends: int) -> dict[str, list[float]]:
-    """Send latencies without and with ``idle`` idle connections, in alternating rounds."""
-    times: dict[str, list[float]] = {"without": [], "with": []}
-    for _ in range(rounds):
-        times["without"].extend(one_send(server) for _ in range(sends))
-        crowd = [
-            socket.create_connection(server.address("submission"), WAIT_S) for _ in range(idle)
-        ]
-        try:
-            for sock in crowd:
-                sock.recv(1024)  # the greeting: the server has taken the connection
-            times["with"].extend(one_send(server) for _ in range(sends))
-        finally:
-            for sock in crowd:
-                sock.close()
-    return times
-
-
-def crowd_report(times: dict[str, list[float]], idle: int) -> str:
-    def summary(values: list[float]) -> str:
-        ordered = sorted(values)
-        p95 = ordered[int(0.95 * (len(ordered) - 1))]
-        return f"median {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
-
-    return (
-        f"idle crowd: a fresh client's whole send (STARTTLS, AUTH, one message, QUIT), "
-        f"{len(times['with'])} sends each way, alternating rounds\n"
-        f"  without idle connections: {summary(times['without'])}\n"
-        f"  with {idle} idle connections open: {summary(times['with'])}"
-    )
-
-
 def _enough_files(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < needed and (hard == resource.RLIM_INFINITY or hard >= needed):
@@ -393,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--faults", type=Path, default=FAULTS, metavar="FILE.toml", help="the faults to serve"
     )
     parser.add_argument("--no-faults", action="store_true", help="serve Gmail as it is")
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile clients")
     arguments = parser.parse_args(argv)
     _enough_files(2 * (arguments.idle + arguments.connections) + 256)
     scenario = None if arguments.no_faults else arguments.faults
@@ -403,8 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report(result), flush=True)
     if arguments.idle:
         with served() as server:
-            print(crowd_report(idle_crowd(server, arguments.idle, 3, 20), arguments.idle))
-    return 0 if result.ok else 1
+            times = crowd.idle_crowd(server, arguments.idle, 3, 20)
+            print(crowd.crowd_report(times, arguments.idle), flush=True)
+    hostile_status = 0
+    if not arguments.no_hostile:
+        hostile_status = hostile.run(Settings(), hostile.FIGURES_JSON)
+    return 0 if result.ok and hostile_status == 0 else 1
 
 
 if __name__ == "__main__":

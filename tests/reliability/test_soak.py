@@ -3,7 +3,8 @@ hundred messages, some abandoned mid-DATA, every one accounted for, with and wit
 
 from __future__ import annotations
 
-from bench.soak import FAULTS, served, soak
+from bench.soak import FAULTS, soak
+from bench.soakserver import served
 
 
 def test_a_small_soak_loses_nothing_and_keeps_nothing_unacknowledged() -> None:
