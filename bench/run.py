@@ -104,7 +104,7 @@ def start_up(measured: Measured, certs: Path) -> None:
     to_readyz, _, without_http = http_bench.start_up(measured.rounds * 2)
     measured.serve_to_readyz_ms = to_readyz
     measured.serve_no_http_to_line_ms = without_http
-    measured.wait_after_250_ms = http_bench.wait_latency(50)
+    measured.wait_after_250_ms = http_bench.wait_latency(100)
     _progress("start-up and HTTP figures: done")
 
 
