@@ -121,15 +121,7 @@ class HttpService:
         """
         started = time.perf_counter()
         sock = bind(self.options.host, self.options.port, option="--http")
-        try:
-            self._loop.start()
-            self._loop.call(self._serve(sock))
-        except BaseException:
-            sock.close()
-            self.stop()
-            raise
-        host, port = sock.getsockname()[:2]
-        self.address = Address(host, port)
+        self.address = self._loop.serve(sock, self._serve, self._shutdown)
         self.started_in_s = time.perf_counter() - started
         return self.address
 

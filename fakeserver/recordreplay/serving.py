@@ -84,15 +84,7 @@ class ThreadedServer:
             RuntimeError: already running.
         """
         sock = bind(self._host, self._port, option=self._option)
-        try:
-            self._loop.start()
-            self._loop.call(self._listen(sock))
-        except BaseException:
-            sock.close()
-            self.stop()
-            raise
-        host, port = sock.getsockname()[:2]
-        self.address = Address(host, port)
+        self.address = self._loop.serve(sock, self._listen, self._shutdown)
         return self.address
 
     async def _listen(self, sock: socket.socket) -> None:

@@ -166,6 +166,27 @@ class LoopThread:
             raise RuntimeError("not running")
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(self.timeout_s)
 
+    def serve(
+        self,
+        sock: socket.socket,
+        serve: Callable[[socket.socket], Coroutine[Any, Any, None]],
+        shutdown: Callable[[], Coroutine[Any, Any, None]],
+    ) -> Address:
+        """Starts the loop and runs ``serve(sock)`` on it; returns where ``sock`` listens.
+
+        If that fails, the socket is closed and the loop stopped (with ``shutdown``) before
+        the error is raised, so a server that did not start leaves nothing behind.
+        """
+        try:
+            self.start()
+            self.call(serve(sock))
+        except BaseException:
+            sock.close()
+            self.stop(shutdown)
+            raise
+        host, port = sock.getsockname()[:2]
+        return Address(host, port)
+
     def stop(self, shutdown: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Runs ``shutdown`` on the loop (bounded), cancels what is left, ends the thread.
 
