@@ -117,16 +117,17 @@ class HumanLog:
 
 
 class JsonLog(BaseObserver):
-    """One JSON object per accepted message, injected fault and closed connection, for other
-    programs. A fault comes after the message whose reply it changes, so a program can tell
-    a message stored without a 250 reaching the client (a scripted lost 250) from a bug."""
+    """One JSON object per accepted message, injected fault, failed TLS handshake and closed
+    connection, for other programs. A fault comes after the message whose reply it changes,
+    so a program can tell a message stored without a 250 reaching the client (a scripted lost
+    250) from a bug."""
 
     def __init__(self, output: LiveOutput) -> None:
         self._write = output.write
 
     def on_event(self, session: SessionView, kind: str, detail: str) -> None:
-        if kind == "fault":
-            self._emit({"event": "fault", "connection": session.number, "detail": detail})
+        if kind in ("fault", "tls-failed"):
+            self._emit({"event": kind, "connection": session.number, "detail": detail})
 
     def on_message(self, session: SessionView, message: CapturedMessage) -> None:
         info = message.session

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fakeserver.session.records import EndReason
+
 __all__ = ["SCHEMAS"]
 
 _TEXT = {"type": "string"}
@@ -72,9 +74,12 @@ SCHEMAS: dict[str, Any] = {
             "session_id": _TEXT,
             "state": {"enum": ["open", "closed"]},
             "end": {
-                "type": ["string", "null"],
-                "description": "quit, client closed, idle timeout, fault, "
-                "server closed (421), reset",
+                "enum": [*(reason.value for reason in EndReason), None],
+                "description": "how the connection ended; null while it is open",
+            },
+            "end_detail": {
+                **_NULLABLE_TEXT,
+                "description": "what end leaves out: why a TLS handshake failed",
             },
             "commands": {"type": "array", "items": _TEXT},
             "reply_codes": {"type": "array", "items": {"type": "integer"}},

@@ -127,6 +127,7 @@ def session(record: SessionRecord) -> dict[str, Any]:
             "state": "open" if record.open else "closed",
             "ended_at": timestamp(record.ended_at),
             "end": record.ended.value if record.ended is not None else None,
+            "end_detail": record.end_detail,
             "commands": list(record.commands),
             "reply_codes": list(record.reply_codes),
             "last_reply_code": record.last_reply_code,
@@ -141,13 +142,14 @@ def session(record: SessionRecord) -> dict[str, Any]:
 
 
 def _failed(record: SessionRecord) -> bool:
-    """Ended without delivering what it tried: a 4xx/5xx last reply, a fault, or a drop
-    after a refusal (what a person looking for the failed connection looks for)."""
+    """Ended without delivering what it tried: a 4xx/5xx last reply, a fault, a failed TLS
+    handshake, or a drop after a refusal (what a person looking for the failed connection
+    looks for)."""
     if record.open:
         return False
     refused = any(code >= 400 for code in record.reply_codes)
-    idle = record.ended is EndReason.IDLE_TIMEOUT
-    return bool(record.faults) or (refused and record.messages == 0) or idle
+    cut_short = record.ended in (EndReason.IDLE_TIMEOUT, EndReason.TLS_FAILED)
+    return bool(record.faults) or (refused and record.messages == 0) or cut_short
 
 
 def transcript_entries(transcript: Transcript) -> dict[str, Any]:

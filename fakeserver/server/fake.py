@@ -14,6 +14,7 @@ class, the ``fakeserver serve`` command and the pytest plugin.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 import time
@@ -36,7 +37,8 @@ from fakeserver.session.accounts import Accounts
 from fakeserver.session.policy import Usage
 from fakeserver.session.records import CapturedMessage, SessionRecord
 from fakeserver.session.session import Session, SessionSetup, handshake_plan
-from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
+from fakeserver.transport.aiosmtpd_adapter import Connection
+from fakeserver.transport.connections import ProtocolFactory
 from fakeserver.transport.lifecycle import Lifecycle
 from fakeserver.transport.loop import Address
 from fakeserver.transport.runner import Runner
@@ -113,12 +115,17 @@ class FakeGmail(Lifecycle):
             self._state.report_error,
         )
         self._specs = self.options.listener_specs(self.persona)
-        self._runner = Runner(
-            self._specs,
-            lambda listener, loop: ProtocolFactory(state, listener, tls_context, loop),
-            tls_context=tls_context,
-            idle_timeout_s=idle_timeout_s,
-        )
+
+        def connections(listener: Listener, loop: asyncio.AbstractEventLoop) -> ProtocolFactory:
+            return ProtocolFactory(
+                functools.partial(Connection, state, listener, tls_context, loop),
+                implicit_tls=listener.implicit_tls,
+                tls_context=tls_context,
+                loop=loop,
+                idle_timeout_s=idle_timeout_s,
+            )
+
+        self._runner = Runner(self._specs, connections)
         self._addresses: dict[Listener, Address] = {}
         self.started_in_s: float | None = None
 

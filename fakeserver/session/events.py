@@ -23,6 +23,7 @@ __all__ = [
     "MessageLost",
     "MessageReceived",
     "SaslResponse",
+    "TLSFailed",
     "TLSStarted",
     "Unrecognized",
     "Written",
@@ -45,6 +46,14 @@ class TLSStarted:
     tls_cipher: str | None
     discarded: int = 0
     bad_certificate: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TLSFailed:
+    """A TLS handshake failed (on an implicit-TLS port, before anything else was said), for
+    ``reason``: the client refused the certificate, spoke clear text, or never finished."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,7 @@ class ConnectionLost:
 Event = (
     Connected
     | TLSStarted
+    | TLSFailed
     | Command
     | Unrecognized
     | LineTooLong

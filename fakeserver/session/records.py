@@ -152,6 +152,10 @@ class EndReason(enum.StrEnum):
     """The server closed after a reply that ends the connection (421, 501 5.5.4, 555...)."""
     IDLE_TIMEOUT = "idle timeout"
     """The client was silent too long."""
+    TLS_FAILED = "TLS failed"
+    """The TLS handshake failed: the client refused the certificate, spoke clear text to an
+    implicit-TLS port, or did not finish it in time (the transcript's ``tls-failed`` event
+    says which)."""
     FAULT = "fault"
     """A scripted fault closed or reset the connection."""
     CLIENT_CLOSED = "client closed"
@@ -174,6 +178,7 @@ class SessionRecord:
         pipelined: the client sent a command before it had the reply to the previous one.
         messages: messages accepted on this connection.
         ended: how the connection ended; None while it is open.
+        end_detail: what ``ended`` leaves out: why a TLS handshake failed.
         ended_at: Unix time it ended; None while it is open.
         faults: each fault applied on the connection, described, in order.
         transcript: the conversation (AUTH payloads redacted), when transcripts are kept.
@@ -189,6 +194,7 @@ class SessionRecord:
     ended_at: float | None = None
     faults: tuple[str, ...] = ()
     transcript: Transcript | None = field(default=None, repr=False)
+    end_detail: str | None = None
 
     @property
     def open(self) -> bool:
@@ -222,7 +228,7 @@ class SessionRecord:
         return (
             f"connection {self.info.connection_id} ({self.info.listener}): "
             f"{' '.join(self.commands) or '(no commands)'}; replies {codes or '(none)'}; "
-            f"{self.ended or 'open'}"
+            f"{self.ended or 'open'}{f': {self.end_detail}' if self.end_detail else ''}"
         )
 
 

@@ -138,6 +138,7 @@ class Session:
         self.tls_version: str | None = None
         self.tls_cipher: str | None = None
         self.ended: EndReason | None = None
+        self._end_detail: str | None = None  # why, where ``ended`` does not say it all
         self._setup = setup
         self._persona = setup.persona
         self._journal = journal
@@ -253,6 +254,10 @@ class Session:
                 return self._reply(greeting, self._decide(Step.GREETING))
             case events.TLSStarted():
                 return self._tls_started(event)
+            case events.TLSFailed():
+                self._note("tls-failed", event.reason)
+                self.ended, self._end_detail = EndReason.TLS_FAILED, event.reason
+                return []
             case events.Unrecognized():
                 return self._not_a_command(event.line)
             case events.LineTooLong():
@@ -482,6 +487,7 @@ class Session:
             ended_at=self._setup.clock() if closed else None,
             faults=tuple(ledger.faults),
             transcript=ledger.transcript(),
+            end_detail=self._end_detail if closed else None,
         )
 
     def _report_line(self, line: Line) -> None:

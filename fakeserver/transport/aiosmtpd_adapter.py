@@ -4,7 +4,7 @@ aiosmtpd supplies the asyncio protocol: it reads command lines (ending in CRLF o
 as Gmail accepts), dispatches them to ``smtp_<VERB>`` methods and performs the STARTTLS
 handshake. This module turns what aiosmtpd did into events for the connection's
 :class:`~fakeserver.session.session.Session`, and carries out the actions the session answers
-with (:meth:`_Connection._perform`): every word said comes from the session.
+with (:meth:`Connection._perform`): every word said comes from the session.
 
 The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
 
@@ -33,7 +33,10 @@ The seams used, each a public or de-facto extension point of aiosmtpd 1.4:
   it restarts the idle timer when the bytes make progress, and keeps the raw bytes so each
   consumed line reaches the session exactly as the client sent it (case, bare LF and all).
 - ``connection_made()`` / ``connection_lost()``: the first call opens the session; a second
-  one means the STARTTLS handshake finished (aiosmtpd then makes a new aiosmtpd session).
+  one means the STARTTLS handshake finished (aiosmtpd then makes a new aiosmtpd session). On
+  an implicit-TLS port the session opens earlier, when the client connects
+  (:mod:`fakeserver.transport.implicit_tls`), and ``connection_made()`` comes once TLS is up.
+  A connection lost during a handshake tells the session why (``TLSFailed``).
 - ``_reader`` and ``_writer``: the stream pair aiosmtpd itself uses. SASL responses, DATA and
   BDAT are read from the reader the way aiosmtpd's own ``auth_*`` methods and ``smtp_DATA``
   do (:mod:`fakeserver.transport.reading`); replies are written to the writer as ``push()``
@@ -59,11 +62,12 @@ from fakeserver.personas.model import Listener
 from fakeserver.session import actions, events
 from fakeserver.transport.host import ConnectionSession, SessionHost
 from fakeserver.transport.idle import IdleClock
+from fakeserver.transport.implicit_tls import Served
 from fakeserver.transport.reading import Inbound, Lost, read_chunk, read_data, read_line
-from fakeserver.transport.tls import handshake_finished
+from fakeserver.transport.tls import handshake_failure, handshake_finished
 from fakeserver.transport.writing import ReplyWriter
 
-__all__ = ["ProtocolFactory"]
+__all__ = ["Connection", "dispatched_verbs"]
 
 _IDENT = "smtprig-greeting"
 _SERVER_ERROR = "smtprig: handler exception"
@@ -109,11 +113,19 @@ class _Handler:
         return _SERVER_ERROR
 
     def __dir__(self) -> list[str]:
-        return ["handle_exception"]  # what aiosmtpd looks for, per connection (see _Connection)
+        return ["handle_exception"]  # what aiosmtpd looks for, per connection (see Connection)
 
 
-class _Connection(SMTP):
-    """One client connection: aiosmtpd's protocol, talking for a session."""
+class Connection(SMTP):
+    """One client connection: aiosmtpd's protocol, talking for a session.
+
+    Args:
+        host: the server behind the listener.
+        listener: the kind of port it came to.
+        tls_context: the server context STARTTLS upgrades with.
+        loop: the server's event loop.
+        live: the listener's open connections, which this one joins while it is open.
+    """
 
     def __init__(
         self,
@@ -121,7 +133,7 @@ class _Connection(SMTP):
         listener: Listener,
         tls_context: ssl.SSLContext,
         loop: asyncio.AbstractEventLoop,
-        live: set[_Connection],
+        live: set[Served],
     ) -> None:
         limit = host.command_line_limit
         # aiosmtpd reads these in __init__ (the StreamReader limit) and per command.
@@ -148,6 +160,8 @@ class _Connection(SMTP):
         self._burst = 0  # commands run back to back without waiting for the client
         self._closing = False
         self._aborted = False
+        self._starting_tls = False  # a STARTTLS handshake is under way
+        self._clear: asyncio.BaseTransport | None = None  # implicit TLS, before it is up
         self.lost: asyncio.Future[None] = loop.create_future()
         self._replies = ReplyWriter(
             self._write,
@@ -173,20 +187,38 @@ class _Connection(SMTP):
     # ------------------------------------------------------------------ asyncio protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        upgrading = self._session is not None
+        upgrading = self._session is not None and not self._listener.implicit_tls
         super().connection_made(transport)
         if upgrading:
             # aiosmtpd has just thrown away plaintext the client pipelined after STARTTLS
             # (RFC 3207 §4.2, the STARTTLS command-injection attack); so do we.
+            self._starting_tls = False
             discarded = len(self._inbound.clear())
             self._tell(handshake_finished(transport, discarded))
             return
+        if self._session is None:
+            self.connection_started(transport)
+        if self._listener.implicit_tls:
+            self._clear = None
+            self._tell(handshake_finished(transport))
+        self._idle.restart()
+
+    def connection_started(self, transport: asyncio.BaseTransport) -> None:
+        """Opens the session: the client connected (an implicit-TLS handshake starts now)."""
+        if self._listener.implicit_tls:
+            self._clear = transport  # until TLS is up, what abort() drops
         peer = transport.get_extra_info("peername") or ("", 0)
         self._session = self._host.open_session(self._listener, (peer[0], peer[1]))
         self._live.add(self)
-        if self._listener.implicit_tls:
-            self._tell(handshake_finished(transport))
-        self._idle.restart()
+
+    def handshake_failed(self, reason: str) -> None:
+        """The implicit-TLS handshake failed and the connection is closed."""
+        if self._clear is None:
+            return  # TLS is up: the handshake did not fail
+        self._clear = None
+        if not self._aborted:
+            self._tell(events.TLSFailed(reason))
+        self._gone()
 
     def data_received(self, data: bytes) -> None:
         self._idle.heard(data)
@@ -203,10 +235,16 @@ class _Connection(SMTP):
         return False
 
     def connection_lost(self, error: Exception | None) -> None:
+        super().connection_lost(error)
+        if self._starting_tls and not self._aborted:  # aiosmtpd passes its TLSSetupException
+            cause = error.__cause__ if isinstance(error, TLSSetupException) else error
+            self._tell(events.TLSFailed(handshake_failure(cause)))
+        self._gone()
+
+    def _gone(self) -> None:
         self._closing = True
         self._arrived.set()
         self._idle.stop()
-        super().connection_lost(error)
         self._live.discard(self)
         if not self.lost.done():
             self.lost.set_result(None)
@@ -237,9 +275,10 @@ class _Connection(SMTP):
         """Drops the connection at once, unwritten output and all (server shutdown)."""
         self._closing = True
         self._aborted = True
-        if self.transport is not None:
+        transport = self.transport or self._clear
+        if transport is not None:
             # (uvloop's transports are not asyncio.Transport instances, but all can abort)
-            self.transport.abort()  # type: ignore[attr-defined]
+            transport.abort()  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ aiosmtpd's replies
 
@@ -359,6 +398,7 @@ class _Connection(SMTP):
                 return []
             case actions.StartTLS():
                 await self._replies.flush()
+                self._starting_tls = True  # until connection_made() says it is done
                 # aiosmtpd announces it (see push()) and performs the handshake;
                 # connection_made() runs again when it is done.
                 await super().smtp_STARTTLS("")
@@ -443,53 +483,10 @@ class _Connection(SMTP):
                 self.close(reset=action.reset)
 
 
-_VERB_METHODS = sorted(name for name in vars(_Connection) if name.startswith("smtp_"))
+_VERB_METHODS = sorted(name for name in vars(Connection) if name.startswith("smtp_"))
 """The verbs this adapter dispatches (a test ties them to the session's)."""
 
 
-class ProtocolFactory:
-    """Makes the protocol for each connection of one listener, and can close them all.
-
-    Args:
-        host: the server behind the listener.
-        listener: the kind of port this factory serves.
-        tls_context: the server context STARTTLS upgrades with.
-        loop: the server's event loop.
-    """
-
-    def __init__(
-        self,
-        host: SessionHost,
-        listener: Listener,
-        tls_context: ssl.SSLContext,
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        self._host = host
-        self._listener = listener
-        self._tls_context = tls_context
-        self._loop = loop
-        self._live: set[_Connection] = set()
-
-    def __call__(self) -> asyncio.Protocol:
-        return _Connection(self._host, self._listener, self._tls_context, self._loop, self._live)
-
-    @staticmethod
-    def verbs() -> list[str]:
-        """The SMTP verbs the adapter dispatches to the session (``EHLO``, ``MAIL``...)."""
-        return [name.removeprefix("smtp_") for name in _VERB_METHODS]
-
-    async def close_all(self, *, timeout_s: float) -> None:
-        """Drops every open connection and waits, at most ``timeout_s``, until they are gone.
-
-        Aborting rather than closing: a TLS close waits for the client's close_notify,
-        which an idle client never sends, and shutdown must not wait for clients.
-        """
-        protocols = list(self._live)
-        for protocol in protocols:
-            protocol.abort()
-        if protocols:
-            await asyncio.wait([protocol.lost for protocol in protocols], timeout=timeout_s)
-
-    @property
-    def open_connections(self) -> int:
-        return len(self._live)
+def dispatched_verbs() -> list[str]:
+    """The SMTP verbs the adapter dispatches to the session (``EHLO``, ``MAIL``...)."""
+    return [name.removeprefix("smtp_") for name in _VERB_METHODS]

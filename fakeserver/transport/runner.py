@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,11 +20,6 @@ from fakeserver.personas.model import Listener
 from fakeserver.transport.loop import BACKLOG, Address, LoopThread, bind
 
 __all__ = ["Address", "ListenerSpec", "Runner"]
-
-_TLS_HANDSHAKE_TIMEOUT_S = 30.0
-# How long a closing TLS connection waits for the client's close_notify (asyncio's default
-# is 30 s, which would keep a connection whose client has gone quiet).
-_TLS_SHUTDOWN_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +33,9 @@ class ListenerSpec:
 
 class Connections(Protocol):
     """Makes the protocol of each connection to one listener, and can drop them all (the
-    aiosmtpd adapter's ``ProtocolFactory`` is one)."""
+    ``transport.connections.ProtocolFactory`` is one)."""
 
-    def __call__(self) -> asyncio.Protocol: ...
+    def __call__(self) -> asyncio.BaseProtocol: ...
 
     async def close_all(self, *, timeout_s: float) -> None: ...
 
@@ -59,8 +53,6 @@ class Runner:
     Args:
         specs: the listeners.
         connections: makes what serves each listener's connections.
-        tls_context: the server context for the implicit-TLS listener's handshakes.
-        idle_timeout_s: a client that connects and never finishes its handshake is idle too.
         start_timeout_s: the longest ``start()`` and ``stop()`` wait for the thread.
     """
 
@@ -69,14 +61,10 @@ class Runner:
         specs: Sequence[ListenerSpec],
         connections: ConnectionsFor,
         *,
-        tls_context: ssl.SSLContext,
-        idle_timeout_s: float,
         start_timeout_s: float = 10.0,
     ) -> None:
         self._specs = tuple(specs)
         self._connections = connections
-        self._tls_context = tls_context
-        self._idle_timeout_s = idle_timeout_s
         self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s, fast=True)
         self._servers: list[asyncio.Server] = []
         self._factories: list[Connections] = []
@@ -109,19 +97,11 @@ class Runner:
     async def _serve(self, sockets: list[socket.socket]) -> tuple[Address, ...]:
         loop = asyncio.get_running_loop()
         addresses = []
-        # A client that connects and never says hello is idle like any other.
-        handshake_timeout_s = min(_TLS_HANDSHAKE_TIMEOUT_S, self._idle_timeout_s)
         for spec, sock in zip(self._specs, sockets, strict=True):
             factory = self._connections(spec.listener, loop)
-            implicit_tls = spec.listener.implicit_tls
-            server = await loop.create_server(
-                factory,
-                sock=sock,
-                ssl=self._tls_context if implicit_tls else None,
-                ssl_handshake_timeout=handshake_timeout_s if implicit_tls else None,
-                ssl_shutdown_timeout=_TLS_SHUTDOWN_TIMEOUT_S if implicit_tls else None,
-                backlog=BACKLOG,
-            )
+            # In clear text on every port: the connections' protocols start TLS where the
+            # listener is implicit-TLS, so that a failed handshake is seen (implicit_tls.py).
+            server = await loop.create_server(factory, sock=sock, backlog=BACKLOG)
             self._factories.append(factory)
             self._servers.append(server)
             host, port = sock.getsockname()[:2]

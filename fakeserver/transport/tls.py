@@ -37,6 +37,7 @@ __all__ = [
     "default_certificates",
     "fault_context",
     "generate",
+    "handshake_failure",
     "handshake_finished",
     "load_or_create",
     "server_context",
@@ -224,6 +225,45 @@ def handshake_finished(transport: asyncio.BaseTransport, discarded: int = 0) -> 
         discarded,
         _FAULT_KINDS.get(ssl_object.context),
     )
+
+
+# OpenSSL's reasons for the failures a test most often meets, said as what to check.
+_FAILURES = {
+    "TLSV1_ALERT_UNKNOWN_CA": "the client does not trust the CA (give it the fake's ca.pem)",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "the client refused the certificate "
+    "(does it trust the fake's ca.pem, and connect by a name the certificate holds?)",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "the client refused the certificate "
+    "(does it trust the fake's ca.pem, and connect by a name the certificate holds?)",
+    "WRONG_VERSION_NUMBER": "the client did not speak TLS "
+    "(plain SMTP on the implicit-TLS port? use STARTTLS on the submission port)",
+    "HTTP_REQUEST": "the client spoke HTTP, not TLS",
+    "UNSUPPORTED_PROTOCOL": "the client offered no TLS version the fake accepts (1.2 or newer)",
+    "NO_SHARED_CIPHER": "the client offered no cipher the fake accepts",
+}
+
+
+def handshake_failure(error: BaseException | None, timeout_s: float | None = None) -> str:
+    """Says why a server-side handshake failed, in a line for the session's record.
+
+    Args:
+        error: what the handshake raised (or the connection was lost with; None: it closed).
+        timeout_s: the handshake's time limit, for a handshake that timed out.
+    """
+    if isinstance(error, ssl.SSLError):
+        reason = error.reason or ""
+        said = _FAILURES.get(reason)
+        if said is not None:
+            return f"{said} [{reason}]"
+        if reason.startswith(("SSLV3_ALERT_", "TLSV1_ALERT_", "TLSV13_ALERT_")):
+            alert = reason.split("_ALERT_", 1)[1].lower().replace("_", " ")
+            return f"the client sent the alert '{alert}' [{reason}]"
+        return f"{reason.lower().replace('_', ' ') or error} [{reason or type(error).__name__}]"
+    # asyncio and uvloop both abort a handshake that takes too long with this error (a
+    # connection the server itself drops never gets this far: it is "aborted").
+    if isinstance(error, TimeoutError | ConnectionAbortedError):
+        within = f" within {timeout_s:g} s" if timeout_s is not None else ""
+        return f"the client did not finish the handshake{within}"
+    return "the client closed the connection during the handshake"
 
 
 def fault_context(certificates: Certificates, kind: str) -> ssl.SSLContext:

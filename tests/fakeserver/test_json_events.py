@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import smtplib
 import ssl
 from pathlib import Path
 from typing import cast
@@ -101,3 +102,21 @@ def test_serve_json_events_are_strict_when_a_client_sends_latin1(tmp_path: Path)
     assert (message["event"], closed["event"]) == ("message", "closed")
     assert message["mail_from"] == "tester@gmail.com"
     assert message["recipients"] == ["friend@example.org"]
+
+
+def test_serve_json_says_why_a_tls_handshake_failed(tmp_path: Path) -> None:
+    with ServeProcess(*EPHEMERAL, "--json", "--certs-dir", "certs", cwd=tmp_path) as server:
+        ready = json.loads(server.expect(r"^\{").string)
+        address = (ready["smtps"]["host"], ready["smtps"]["port"])
+        with pytest.raises(ssl.SSLCertVerificationError):  # the system's CAs, not the fake's
+            smtplib.SMTP_SSL(*address, context=ssl.create_default_context(), timeout=5)
+        lines = [server.expect(r"^\{").string for _ in range(2)]
+        assert server.stop() == 0
+    failed, closed = (strictly(line.encode("utf-8")) for line in lines)
+    assert failed == {
+        "event": "tls-failed",
+        "connection": 1,
+        "detail": "the client does not trust the CA (give it the fake's ca.pem) "
+        "[TLSV1_ALERT_UNKNOWN_CA]",
+    }
+    assert (closed["event"], closed["ended"]) == ("closed", "TLS failed")

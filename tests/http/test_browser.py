@@ -6,6 +6,7 @@ Mail goes in over implicit TLS with smtplib; the page is the one the package shi
 from __future__ import annotations
 
 import smtplib
+import ssl
 
 import pytest
 from playwright.sync_api import Dialog, Frame, Page, Request, expect
@@ -118,6 +119,22 @@ def test_a_failed_connection_appears_on_the_sessions_page(
     expect(failed).to_contain_text("quit (failed)")
     failed.click()
     expect(page.get_by_role("list", name="SMTP conversation")).to_contain_text("S: 535-5.7.8")
+
+
+def test_a_failed_tls_handshake_appears_on_the_sessions_page_with_why(
+    page: Page, fake: tuple[FakeGmail, Api]
+) -> None:
+    gmail, api = fake
+    _open_inbox(page, api, "#/sessions")
+
+    with pytest.raises(ssl.SSLCertVerificationError):  # an app that does not trust the CA
+        smtplib.SMTP_SSL(*gmail.smtps, context=ssl.create_default_context(), timeout=10)
+
+    failed = page.get_by_role("row").filter(has_text="(failed)")
+    expect(failed).to_contain_text("TLS failed: the client does not trust the CA")
+    failed.click()
+    conversation = page.get_by_role("list", name="SMTP conversation")
+    expect(conversation).to_contain_text("tls-failed the client does not trust the CA")
 
 
 def test_dark_mode_follows_the_system(page: Page, fake: tuple[FakeGmail, Api]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import ssl
 import threading
 from typing import Any
 
@@ -46,6 +47,20 @@ def test_every_connection_is_a_session_including_those_that_delivered_nothing(fa
     transcript = api.get("/api/v1/sessions/2/transcript").text
     assert "S: 535-5.7.8" in transcript
     assert "wrong" not in transcript
+
+
+def test_a_failed_tls_handshake_is_a_failed_session_that_says_why(fake: Fake) -> None:
+    gmail, api = fake
+    with pytest.raises(ssl.SSLCertVerificationError):  # an app that does not trust the CA
+        smtplib.SMTP_SSL(*gmail.smtps, context=ssl.create_default_context(), timeout=10)
+
+    [session] = _sessions(api, 1)
+    assert (session["end"], session["failed"], session["tls_version"]) == ("TLS failed", True, None)
+    assert session["end_detail"] == (
+        "the client does not trust the CA (give it the fake's ca.pem) [TLSV1_ALERT_UNKNOWN_CA]"
+    )
+    transcript = api.get("/api/v1/sessions/1/transcript").text
+    assert "the client does not trust the CA (give it the fake's ca.pem)" in transcript
 
 
 def test_a_session_ended_by_a_fault_says_so(fake: Fake) -> None:

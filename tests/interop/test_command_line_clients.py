@@ -133,6 +133,8 @@ def test_untrusted_ca_is_refused(served: Served, client: str, tmp_path: Path) ->
     else:
         assert result.returncode != 0, output
         assert "certificate verify failed" in output, output
+    # The server's log says what went wrong, and what to do.
+    served.process.expect(r"^\[\d+\] --- tls-failed the client does not trust the CA \(give it")
 
 
 def test_curl_refuses_a_wrong_host_name(served: Served) -> None:

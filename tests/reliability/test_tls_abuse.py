@@ -15,6 +15,7 @@ import pytest
 
 from client.transcript import dump
 from fakeserver.server.fake import FakeGmail, ServerOptions
+from fakeserver.session.records import EndReason
 from tests.support.rawsmtp import RawSMTP
 from tests.support.wire import (
     PLAIN_BLOB,
@@ -88,7 +89,8 @@ def test_anything_but_a_handshake_after_starttls_is_dropped(
         with _to_starttls(lenient) as raw:
             raw.send(instead)
             assert _drained_to_eof(raw.sock), "the server kept the connection"
-        lenient.wait_for_sessions(1)
+        [failed] = lenient.wait_for_sessions(1)
+        assert failed.ended is EndReason.TLS_FAILED
         still_serves(bystander)
     stop_and_check(lenient)
 
@@ -141,6 +143,8 @@ def test_garbage_on_the_implicit_tls_port_is_dropped(lenient: FakeGmail, name: s
             sock.sendall(IMPLICIT_GARBAGE[name]())
             sock.shutdown(socket.SHUT_WR)
             assert _drained_to_eof(sock), "the server kept the connection"
+        [failed] = lenient.wait_for_sessions(1)
+        assert failed.ended is EndReason.TLS_FAILED  # a session, which says why
         still_serves(bystander)
     stop_and_check(lenient)
 

@@ -27,12 +27,12 @@ from fakeserver.session import actions, events
 from fakeserver.session.dialogue import VERBS
 from fakeserver.session.records import EndReason
 from fakeserver.session.session import UNRECOGNIZED_LIMIT
-from fakeserver.transport.aiosmtpd_adapter import ProtocolFactory
+from fakeserver.transport.aiosmtpd_adapter import dispatched_verbs
 from tests.session.bench import PERSONA, TAG, Bench, b64, plain
 
 
 def test_every_verb_the_adapter_dispatches_is_a_verb_of_the_session() -> None:
-    assert set(ProtocolFactory.verbs()) == VERBS
+    assert set(dispatched_verbs()) == VERBS
 
 
 # ---------------------------------------------------------------- scripted replies

@@ -188,7 +188,8 @@ async function loadSessions() {
 }
 
 function sessionRow(session) {
-  const ended = session.state === "open" ? "open" : `${session.end}${session.failed ? " (failed)" : ""}`;
+  const detail = session.end_detail ? `: ${session.end_detail}` : "";
+  const ended = session.state === "open" ? "open" : `${session.end}${detail}${session.failed ? " (failed)" : ""}`;
   const row = el("tr", { tabindex: "0", "data-id": session.id, class: session.failed ? "failed" : "" },
     el("td", {}, session.id),
     el("td", {}, time(session.started_at)),
