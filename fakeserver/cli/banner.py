@@ -33,7 +33,7 @@ def banner(server: FakeGmail, where: CertificatePaths) -> str:
     lines += [
         f"Trust this CA: {where.ca}  (swaks --tls-ca-path {where.ca}; curl --cacert {where.ca};",
         f"  Python ssl.create_default_context(cafile={str(where.ca)!r}))",
-        "  The certificate is valid for smtp.gmail.com, localhost, 127.0.0.1 and ::1.",
+        f"  {_names(server.certificates.server_names, persona.hostname)}",
     ]
     for account in server.options.accounts:
         extra = "  (answers 534: needs an app password)" if account.requires_app_password else ""
@@ -70,3 +70,17 @@ def ready_json(server: FakeGmail, where: CertificatePaths) -> str:
         url = urllib.parse.urlsplit(server.http.url)
         ready["http"] = {"host": url.hostname, "port": url.port, "url": server.http.url}
     return json.dumps(ready) + "\n"
+
+
+def _names(names: tuple[str, ...], hostname: str) -> str:
+    """The names a client may check: the persona's host name first, when it is one of them."""
+    shown = [name for name in (hostname, "localhost", "127.0.0.1", "::1") if name in names]
+    if not shown:
+        return f"The certificate is valid for {', '.join(names)}."
+    said = f"The certificate is valid for {', '.join(shown[:-1])} and {shown[-1]}"
+    if hostname not in names:
+        return f"{said}, not {hostname}."
+    others = len(names) - len(shown)
+    if others:
+        return f"{said} (and {others} other personas' host names)."
+    return f"{said}."

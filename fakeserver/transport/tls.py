@@ -1,10 +1,13 @@
 """Certificates from trustme, and the TLS contexts built on them.
 
-A :class:`Certificates` bundle is a throw-away CA plus a server certificate for
-``smtp.gmail.com``, ``localhost``, ``127.0.0.1`` and ``::1``, so that a client can verify the
-fake exactly as it verifies Gmail (chain *and* name). Tests use :func:`default_certificates`,
-made once per process in memory; ``fakeserver serve`` keeps a bundle in ``certs/`` so that
-external clients (swaks, curl) can be pointed at its ``ca.pem`` across runs.
+A :class:`Certificates` bundle is a throw-away CA plus a server certificate for the host name
+of every built-in persona (``smtp.gmail.com``, ``smtp.office365.com``...), ``localhost``,
+``127.0.0.1`` and ``::1``, so that a client can verify the fake exactly as it verifies the
+provider (chain *and* name), when its name resolves to the fake. Tests use
+:func:`default_certificates`, made once per process in memory; ``fakeserver serve`` keeps a
+bundle in ``certs/`` so that external clients (swaks, curl) can be pointed at its ``ca.pem``
+across runs. A bundle made for other names (an older smtprig's) gets a new server certificate
+from the same CA.
 
 Private keys are written with mode 0600 and replaced atomically, so a reader never sees a
 half-written key and no other user can read one.
@@ -44,8 +47,17 @@ __all__ = [
     "write",
 ]
 
-SERVER_NAMES = ("smtp.gmail.com", "localhost", "127.0.0.1", "::1")
-"""The names the server certificate is valid for."""
+SERVER_NAMES = (
+    "smtp.gmail.com",
+    "smtp.office365.com",
+    "email-smtp.amazonaws.com",
+    "smtp.sendgrid.net",
+    "localhost",
+    "127.0.0.1",
+    "::1",
+)
+"""The names the server certificate is valid for: each built-in persona's host name (a test
+holds them to the persona files), then loopback's."""
 
 _FORMAT_VERSION = 1
 _METADATA = "smtprig-certs.json"
@@ -170,27 +182,36 @@ def load_or_create(
     """
     where = paths(directory)
     if not force:
-        existing = _read(where, server_names)
-        if existing is not None:
+        existing = _read(where)
+        if existing is not None and existing.server_names == server_names:
             return existing, where, False
+        if existing is not None:
+            # Other names (an older smtprig's): a new server certificate from the same CA,
+            # so that clients that trust the CA file go on trusting it.
+            try:
+                certificates = existing.issue(*server_names)
+            except ValueError:  # the CA's key does not load: start afresh
+                pass
+            else:
+                return certificates, write(certificates, directory), True
     certificates = generate(server_names)
     return certificates, write(certificates, directory), True
 
 
-def _read(where: CertificatePaths, server_names: tuple[str, ...]) -> Certificates | None:
+def _read(where: CertificatePaths) -> Certificates | None:
     try:
         metadata = json.loads((where.directory / _METADATA).read_text())
-        if metadata != {"version": _FORMAT_VERSION, "server_names": list(server_names)}:
+        if metadata.get("version") != _FORMAT_VERSION:
             return None
         certificates = Certificates(
             where.ca.read_bytes(),
             where.ca_key.read_bytes(),
             where.server_chain.read_bytes(),
             where.server_key.read_bytes(),
-            server_names,
+            tuple(metadata["server_names"]),
         )
         server_context(certificates)  # the key must match the certificate
-    except (OSError, ValueError, ssl.SSLError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ssl.SSLError):
         return None
     for key in (where.ca_key, where.server_key):
         # Tighten keys that someone loosened; never serve with a world-readable key.

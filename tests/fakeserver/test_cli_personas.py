@@ -107,6 +107,7 @@ def test_serve_banner_says_which_ports_the_provider_has(tmp_path: Path) -> None:
         server.expect(r"^Fake smtp\.office365\.com \(persona office365: Microsoft 365")
         server.expect(r"STARTTLS     \(like 587\): 127\.0\.0\.1 port \d+")
         server.expect(r"no implicit-TLS port: the office365 persona's provider has none")
+        server.expect(r"The certificate is valid for smtp\.office365\.com, localhost, 127\.0\.0\.1")
         server.expect(r"^Ready in ")
         assert "implicit TLS (like 465)" not in server.text
         assert server.stop() == 0
