@@ -5,7 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-BENCH_STAMP := $(VENV)/.installed-bench
 ARGS ?=
 PYTEST_ARGS ?= -n 2
 
@@ -21,12 +20,6 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@ $(RUN_STAMP)
-
-# The benchmark measures the fake as `pip install smtprig[fast]` runs it (uvloop), and on
-# asyncio's own loop beside it.
-$(BENCH_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,fast]'
-	@touch $@ $(TEST_STAMP) $(RUN_STAMP)
 
 serve: $(RUN_STAMP)
 	$(BIN)/fakeserver serve $(ARGS)
@@ -47,7 +40,7 @@ experiment: $(RUN_STAMP)
 		--client 'naive=$(BIN)/python examples/clients/naive_seed_client.py $(EXPERIMENT_CLIENT)' \
 		$(ARGS)
 
-bench: $(BENCH_STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
 
 # Every fuzz target for a fixed number of inputs from a fixed seed; ARGS="session --inputs 500".

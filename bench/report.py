@@ -5,8 +5,6 @@ bench/rests-on.md (what each figure rests on) as it is."""
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
-import importlib.util
 import os
 import platform
 import statistics
@@ -32,7 +30,7 @@ from bench.rounds import (
     SESSIONS,
     SESSIONS_STARTTLS,
 )
-from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_ASYNCIO, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
+from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 from bench.targets import Verdict, issue_7, issue_12
 
 RESTS_ON = Path(__file__).with_name("rests-on.md")
@@ -40,7 +38,6 @@ SHOWN = {
     SERVE: "`fakeserver serve --json`",
     SERVE_NO_TRANSCRIPTS: "`fakeserver serve --json --no-transcripts`",
     SERVE_LIVE: "`fakeserver serve` (live log, into a pipe)",
-    SERVE_ASYNCIO: "`fakeserver serve --json` on asyncio's own loop (`SMTPRIG_EVENT_LOOP=asyncio`)",
     AIOSMTPD: "stock aiosmtpd + Sink",
     NODE: "Node smtp-server",
 }
@@ -70,19 +67,12 @@ def _header(measured: Measured) -> list[str]:
         else f"Node smtp-server {measured.node_version}"
     )
     start, end = [*measured.load_average, 0.0, 0.0][:2]
-    uvloop = importlib.util.find_spec("uvloop")
-    loop_text = (
-        f"the fake's listeners on uvloop {importlib.metadata.version('uvloop')} (the `fast` "
-        "extra) but in the asyncio-loop row"
-        if uvloop is not None
-        else "the fake's listeners on asyncio's own loop (uvloop is not installed)"
-    )
     return [
         "# Benchmarks",
         "",
         f"Made by `{measured.command}` on {datetime.date.today()} in {measured.seconds:.0f} s: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}, "
-        f"{node_text}, {loop_text}. The machine is shared (load average {start:.2f} at the start, "
+        f"{node_text}. The machine is shared (load average {start:.2f} at the start, "
         f"{end:.2f} at the end), so compare ratios, not absolute figures: each cell is a "
         f"median over {measured.rounds} interleaved rounds with the rounds' min-max, and a "
         "ratio is of medians measured in the same rounds, with the range of the rounds' own "
@@ -184,7 +174,7 @@ def _like_for_like(measured: Measured) -> list[str]:
     for workload in LIKE_FOR_LIKE:
         names = [SERVE, AIOSMTPD, NODE]
         if workload is IMPLICIT:
-            names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, SERVE_ASYNCIO, AIOSMTPD, NODE]
+            names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE]
         lines += _comparison_rows(measured, workload, names, "does not pipeline")
     return [*lines, ""]
 

@@ -25,7 +25,6 @@ from bench.servers import (
     AIOSMTPD,
     NODE,
     SERVE,
-    SERVE_ASYNCIO,
     SERVE_LIVE,
     SERVE_NO_TRANSCRIPTS,
     Running,
@@ -54,7 +53,7 @@ def plan(references: Sequence[str]) -> list[tuple[Workload, tuple[str, ...]]]:
     """The 1 KB workloads and who runs each, on servers that live through all the rounds."""
     others = tuple(references)
     return [
-        (IMPLICIT, (SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, SERVE_ASYNCIO, *others)),
+        (IMPLICIT, (SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, *others)),
         (STARTTLS, (SERVE, *others)),
         (MANY, (SERVE, *others)),
         (PIPELINED, (SERVE, *(name for name in others if name != AIOSMTPD))),

@@ -44,7 +44,7 @@ from bench import fixture as fixture_bench
 from bench import http as http_bench
 from bench import memory, nodepeer, report, rounds
 from bench.figures import Measured
-from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_ASYNCIO, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
+from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 from fakeserver.transport.tls import load_or_create
 
 _STARTED = time.perf_counter()
@@ -58,7 +58,7 @@ def servers_and_rounds(measured: Measured, certs: Path, scale: float) -> None:
     """The interleaved rounds on 1 KB messages, then large messages, then RSS while 10 MB
     messages stream in."""
     steps = [(workload.scaled(scale), names) for workload, names in rounds.plan(rounds.REFERENCES)]
-    names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, SERVE_ASYNCIO, AIOSMTPD, NODE]
+    names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE]
     with rounds.started(names, certs, measured.unavailable) as servers:
         _progress(f"started {', '.join(servers)}; warming up")
         rounds.warm_up(servers)

@@ -6,9 +6,7 @@ the same program as the ``fakeserver`` script), with ports 0, HTTP on a free por
 
 - ``serve --json``: JSON lines on stdout, transcripts kept (the default);
 - ``serve --json --no-transcripts``: the same without transcripts, to price them;
-- ``serve (live log)``: the readable conversation log, into a pipe the benchmark drains;
-- ``serve --json (asyncio's loop)``: ``serve --json`` with ``SMTPRIG_EVENT_LOOP=asyncio``, to
-  price the ``fast`` extra (uvloop) when it is installed (every other row uses it then).
+- ``serve (live log)``: the readable conversation log, into a pipe the benchmark drains.
 
 The references:
 
@@ -29,9 +27,7 @@ terminated.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 import re
 import signal
 import socket
@@ -45,14 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bench.nodepeer import NotMeasured
-from fakeserver.transport.loop import LOOP_VARIABLE
 from fakeserver.transport.tls import load_or_create, server_context
 
 SERVE = "serve --json"
 SERVE_NO_TRANSCRIPTS = "serve --json --no-transcripts"
 SERVE_LIVE = "serve (live log)"
-SERVE_ASYNCIO = "serve --json (asyncio's loop)"
 AIOSMTPD = "aiosmtpd"
 NODE = "Node smtp-server"
 
@@ -96,7 +89,7 @@ def command(name: str, certs_dir: Path, options: Sequence[str] = ()) -> list[str
     """
     serve = [sys.executable, "-m", "fakeserver", "serve", "--certs-dir", str(certs_dir),
              "--smtps-port", "0", "--submission-port", "0", "--http", "127.0.0.1:0"]  # fmt: skip
-    if name in (SERVE, SERVE_ASYNCIO):
+    if name == SERVE:
         return [*serve, "--json", *options]
     if name == SERVE_NO_TRANSCRIPTS:
         return [*serve, "--json", "--no-transcripts", *options]
@@ -125,17 +118,10 @@ def running(name: str, certs_dir: Path, options: Sequence[str] = ()) -> Iterator
 
     Raises:
         ValueError: ``options`` for a reference, which takes none.
-        bench.nodepeer.NotMeasured: ``name`` is Node smtp-server and it cannot run here, or
-            the asyncio-loop serve and uvloop is not installed (it would be ``serve --json``).
+        bench.nodepeer.NotMeasured: ``name`` is Node smtp-server and it cannot run here.
         RuntimeError: the server exited or printed nothing usable before it was ready.
     """
-    if name == SERVE_ASYNCIO and importlib.util.find_spec("uvloop") is None:
-        raise NotMeasured("uvloop is not installed, so every row is on asyncio's loop already")
-    # The same serve on asyncio's own loop prices the fast extra (uvloop) in the same rounds.
-    loop = {LOOP_VARIABLE: "asyncio"} if name == SERVE_ASYNCIO else {}
-    process = subprocess.Popen(
-        command(name, certs_dir, options), stdout=subprocess.PIPE, env=os.environ | loop
-    )
+    process = subprocess.Popen(command(name, certs_dir, options), stdout=subprocess.PIPE)
     assert process.stdout is not None
     drain: threading.Thread | None = None
     try:

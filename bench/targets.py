@@ -25,7 +25,7 @@ from bench.figures import (
 )
 from bench.measure import Result, Workload
 from bench.rounds import HUGE, IMPLICIT, MANY, PIPELINED, SESSIONS, SESSIONS_STARTTLS, STARTTLS
-from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_ASYNCIO, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
+from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 
 Side = tuple[Workload, str]
 
@@ -128,13 +128,6 @@ def issue_12(measured: Measured) -> list[Verdict]:
             "transcripts on cost <= 10% against off (extra time per message)",
             _compare(measured, off, (IMPLICIT, SERVE), messages_per_s),
             0.10,
-        ),
-        _at_least(
-            "the `fast` extra (uvloop, used when installed) is kept only if it wins: "
-            "`serve --json` on it >= 1x on asyncio's own loop",
-            _compare(measured, (IMPLICIT, SERVE), (IMPLICIT, SERVE_ASYNCIO), messages_per_s),
-            1.0,
-            measured.unavailable.get(SERVE_ASYNCIO, ""),
         ),
         _at_least(
             "pipelined ingest (1 x 2,000, `serve --json`) >= 3.5x aiosmtpd (which cannot pipeline)",

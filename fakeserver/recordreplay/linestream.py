@@ -167,7 +167,6 @@ class LineStream:
     def pause_reading(self) -> None:
         """Stop taking bytes from the socket, so that a TLS ClientHello waits there for the
         handshake instead of being read as data (CPython gh-142352)."""
-        # (uvloop's transports are not asyncio.ReadTransport instances, but all can pause)
         transport: Any = self.writer.transport
         transport.pause_reading()
 

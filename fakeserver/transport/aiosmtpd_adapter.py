@@ -277,8 +277,7 @@ class Connection(SMTP):
         self._aborted = True
         transport = self.transport or self._clear
         if transport is not None:
-            # (uvloop's transports are not asyncio.Transport instances, but all can abort)
-            transport.abort()  # type: ignore[attr-defined]
+            transport.abort()  # type: ignore[attr-defined]  # a socket's or TLS transport
 
     # ------------------------------------------------------------------ aiosmtpd's replies
 

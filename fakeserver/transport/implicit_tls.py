@@ -10,8 +10,8 @@ and tells it why when the handshake fails.
 
 ``asyncio.sslproto.SSLProtocol`` is not in asyncio's documentation, but aiosmtpd's STARTTLS
 is built on it too, and its constructor has kept its shape since Python 3.7. ``loop.start_tls``
-would do without it, but uvloop starts reading as soon as the protocol is connected, so the
-ClientHello can reach the clear-text protocol before ``start_tls`` has replaced it, and be lost.
+would do without it, at the price of a task per connection, and of a gap: a loop that reads
+before ``start_tls`` has put its protocol in place (uvloop does) loses the ClientHello.
 """
 
 from __future__ import annotations

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import ipaddress
-import os
 import socket
 import threading
 from collections.abc import Callable, Coroutine
@@ -20,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from fakeserver.errors import ConfigurationError
 
-__all__ = ["BACKLOG", "LOOP_VARIABLE", "Address", "LoopThread", "bind", "new_event_loop"]
+__all__ = ["BACKLOG", "Address", "LoopThread", "bind"]
 
 _T = TypeVar("_T")
 
@@ -88,50 +86,17 @@ def _resolve(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int
     return family, (host, port)
 
 
-LOOP_VARIABLE = "SMTPRIG_EVENT_LOOP"
-"""Which event loop the fake's listeners run on: ``auto`` (the default: uvloop when it is
-installed), ``uvloop`` (an error when it is not) or ``asyncio`` (asyncio's own)."""
-
-
-def new_event_loop(*, fast: bool) -> asyncio.AbstractEventLoop:
-    """An event loop; with ``fast``, uvloop's when it is installed (``pip install
-    smtprig[fast]``): its TLS and sockets cost less per message. Only the fake's own listeners
-    ask for it; the record/replay servers start TLS on a paused connection, which uvloop does
-    not do as asyncio does. :data:`LOOP_VARIABLE` overrides the choice.
-
-    Raises:
-        ConfigurationError: the variable names no loop, or uvloop, which is not installed.
-    """
-    choice = os.environ.get(LOOP_VARIABLE, "auto")
-    if choice not in ("auto", "uvloop", "asyncio"):
-        raise ConfigurationError(LOOP_VARIABLE, f"{choice!r}: use auto, uvloop or asyncio")
-    if fast and choice != "asyncio":
-        try:
-            # By name: uvloop is an optional extra, which the type checker may not have.
-            uvloop = importlib.import_module("uvloop")
-        except ImportError as error:
-            if choice == "uvloop":
-                problem = "uvloop is not installed: pip install 'smtprig[fast]', or use auto"
-                raise ConfigurationError(LOOP_VARIABLE, problem) from error
-        else:
-            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-            return loop
-    return asyncio.new_event_loop()
-
-
 class LoopThread:
     """An asyncio event loop in a daemon thread, driven from other threads.
 
     Args:
         name: the thread's name.
         timeout_s: the longest any call into the loop, or stopping it, may take.
-        fast: run uvloop's loop when it is installed (see :func:`new_event_loop`).
     """
 
-    def __init__(self, name: str, *, timeout_s: float = 10.0, fast: bool = False) -> None:
+    def __init__(self, name: str, *, timeout_s: float = 10.0) -> None:
         self._name = name
         self.timeout_s = timeout_s
-        self._fast = fast
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,10 +107,9 @@ class LoopThread:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("already running")
-        loop = new_event_loop(fast=self._fast)
+        loop = asyncio.new_event_loop()
         running = threading.Event()
-        # The first callback runs once the loop runs: until then a call would find it stopped
-        # (uvloop, in particular, takes a moment to enter run_forever).
+        # The first callback runs once the loop runs: until then a call would find it stopped.
         loop.call_soon(running.set)
         thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
         thread.start()

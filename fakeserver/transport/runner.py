@@ -65,7 +65,7 @@ class Runner:
     ) -> None:
         self._specs = tuple(specs)
         self._connections = connections
-        self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s, fast=True)
+        self._loop = LoopThread("fakeserver-loop", timeout_s=start_timeout_s)
         self._servers: list[asyncio.Server] = []
         self._factories: list[Connections] = []
 

@@ -279,8 +279,8 @@ def handshake_failure(error: BaseException | None, timeout_s: float | None = Non
             alert = reason.split("_ALERT_", 1)[1].lower().replace("_", " ")
             return f"the client sent the alert '{alert}' [{reason}]"
         return f"{reason.lower().replace('_', ' ') or error} [{reason or type(error).__name__}]"
-    # asyncio and uvloop both abort a handshake that takes too long with this error (a
-    # connection the server itself drops never gets this far: it is "aborted").
+    # asyncio aborts a handshake that takes too long with this error (a connection the server
+    # itself drops never gets this far: it is "aborted").
     if isinstance(error, TimeoutError | ConnectionAbortedError):
         within = f" within {timeout_s:g} s" if timeout_s is not None else ""
         return f"the client did not finish the handshake{within}"

@@ -130,6 +130,6 @@ class ReplyWriter:
 
 
 def _full(transport: asyncio.BaseTransport) -> asyncio.Transport:
-    """The connection's transport, which can write and abort. Not checked with isinstance:
-    uvloop's transports can, but do not derive from asyncio's classes."""
+    """The connection's transport, which can write and abort (typed as its protocol was told
+    of it: a ``BaseTransport``)."""
     return cast(asyncio.Transport, transport)

@@ -5,7 +5,6 @@ reference was not measured. No figure is checked: speed belongs to the benchmark
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import urllib.request
 from pathlib import Path
@@ -15,13 +14,11 @@ import pytest
 from bench import loadgen
 from bench.figures import Measured, ratio, summary
 from bench.measure import Workload, load
-from bench.nodepeer import NotMeasured
 from bench.report import markdown
 from bench.servers import (
     AIOSMTPD,
     NODE,
     SERVE,
-    SERVE_ASYNCIO,
     SERVE_LIVE,
     SERVE_NO_TRANSCRIPTS,
     reset,
@@ -37,12 +34,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, SERVE_ASYNCIO, AIOSMTPD])
+@pytest.mark.parametrize("name", [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD])
 def test_each_server_reports_its_ports_and_takes_load_on_both(name: str, certs: Path) -> None:
-    if name == SERVE_ASYNCIO and importlib.util.find_spec("uvloop") is None:
-        with pytest.raises(NotMeasured, match="uvloop is not installed"), running(name, certs):
-            pass
-        return
     with running(name, certs) as server:
         for tls in ("implicit", "starttls"):
             result = load(server, Workload("t", tls, "ingest", connections=2, count=3))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
-import importlib.util
 import mailbox
 import re
 import socket
@@ -22,7 +20,7 @@ from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.server.observers import BaseObserver
 from fakeserver.session.accounts import Account
 from fakeserver.session.records import SessionView
-from fakeserver.transport.loop import LOOP_VARIABLE, bind
+from fakeserver.transport.loop import bind
 from fakeserver.transport.tls import generate
 from tests.support.rawsmtp import RawSMTP
 
@@ -382,34 +380,3 @@ def test_a_message_past_the_size_limit_is_refused_and_not_kept() -> None:
         assert raw.reply()[0].startswith(b"552-5.3.4 Your message exceeded Google's message size")
         assert gmail.messages == []
         assert raw.text("NOOP").startswith("250"), "the session goes on"
-
-
-@pytest.mark.parametrize("choice", ["asyncio", "auto", "uvloop"])
-def test_the_event_loop_is_the_one_asked_for(choice: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(LOOP_VARIABLE, choice)
-    installed = importlib.util.find_spec("uvloop") is not None
-    if choice == "uvloop" and not installed:
-        with pytest.raises(
-            ConfigurationError, match=r"SMTPRIG_EVENT_LOOP: uvloop is not installed"
-        ):
-            FakeGmail(ServerOptions(seed=1)).start()
-        return
-    loops: list[str] = []
-
-    class LoopWatcher(BaseObserver):
-        def on_open(self, session: SessionView) -> None:  # runs on the server's loop
-            loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
-
-    with (
-        FakeGmail(ServerOptions(seed=1), observers=[LoopWatcher()]) as gmail,
-        RawSMTP(gmail.submission) as raw,
-    ):
-        assert raw.reply()[0].startswith(b"220 smtp.gmail.com ESMTP ")
-    expected = "uvloop" if choice == "uvloop" or (choice == "auto" and installed) else "asyncio"
-    assert loops == [expected]
-
-
-def test_an_unknown_event_loop_says_what_to_use(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(LOOP_VARIABLE, "trio")
-    with pytest.raises(ConfigurationError, match=r"'trio': use auto, uvloop or asyncio"):
-        FakeGmail(ServerOptions(seed=1)).start()
