@@ -51,6 +51,9 @@ from fakeserver.transport.tls import (
 
 __all__ = ["FakeGmail", "ServerOptions"]
 
+_EXPLAINED = 5
+"""Closed connections a failed wait for mail describes, the last ones."""
+
 
 class FakeGmail(Lifecycle):
     """A fake Gmail submission server on loopback, in a background thread, or another
@@ -73,7 +76,7 @@ class FakeGmail(Lifecycle):
         self.persona = _persona(self.options.persona)
         _check_persona_can(self.persona, self.options)
         self.certificates = self.options.certificates or default_certificates()
-        self.outbox = Outbox(maildir=self.options.maildir)
+        self.outbox = Outbox(maildir=self.options.maildir, explain=self._connections_so_far)
         behaviour = self.persona.behaviour
         self._script = script = Script(persona=self.persona)
         self._usage = Usage(time.time)
@@ -232,6 +235,19 @@ class FakeGmail(Lifecycle):
         """The connections still open, each as far as it has got (``ended`` is None): what a
         client is doing now, for a test or the inbox."""
         return self._state.open_sessions
+
+    def _connections_so_far(self) -> str:
+        """What the connections did, for a wait for mail that ran out: the last few closed
+        ones and every open one, or where the fake listened when no client came."""
+        closed, still_open = self._state.sessions[-_EXPLAINED:], self.open_sessions
+        if not closed and not still_open:
+            where = ", ".join(
+                f"{address.host} port {address.port} ({listener.value})"
+                for listener, address in self._addresses.items()
+            )
+            return f"; no client connected (the fake listens on {where})"
+        lines = [record.describe() for record in [*closed, *still_open]]
+        return "; the connections:" + "".join(f"\n  {line}" for line in lines)
 
     def wait_for_sessions(self, count: int = 1, timeout_s: float = 5.0) -> SessionList:
         """Waits until ``count`` connections have closed; see :mod:`fakeserver.server.sessions`.

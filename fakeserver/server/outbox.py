@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mailbox
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fakeserver._waiting import wait_for_count
@@ -23,9 +23,13 @@ class Outbox:
 
     Args:
         maildir: also store each message in this Maildir (created if missing).
+        explain: says what the connections did, for a wait that ran out (the server's).
     """
 
-    def __init__(self, *, maildir: Path | None = None) -> None:
+    def __init__(
+        self, *, maildir: Path | None = None, explain: Callable[[], str] | None = None
+    ) -> None:
+        self._explain = explain
         self._messages: list[CapturedMessage] = []
         self._last_id = 0  # ids are never reused, even after clear()
         self._changed = threading.Condition()
@@ -73,15 +77,22 @@ class Outbox:
 
         Raises:
             TimeoutError: fewer than ``count`` arrived within ``timeout_s``; the message says
-                how many did.
+                how many did, and what the connections did (a refused login, a failed TLS
+                handshake, no connection at all), so that the test explains itself.
         """
-        with self._changed:
-            wait_for_count(
-                self._changed,
-                self._messages,
-                count,
-                timeout_s,
-                awaited="message(s)",
-                happened="arrived",
-            )
-            return list(self._messages)
+        try:
+            with self._changed:
+                wait_for_count(
+                    self._changed,
+                    self._messages,
+                    count,
+                    timeout_s,
+                    awaited="message(s)",
+                    happened="arrived",
+                )
+                return list(self._messages)
+        except TimeoutError as error:
+            if self._explain is None:
+                raise
+            # Asked once the outbox's lock is let go: the server's records have their own.
+            raise TimeoutError(f"{error}{self._explain()}") from None

@@ -156,3 +156,25 @@ def test_the_reason_is_kept_without_transcripts() -> None:
         assert record.transcript is None
         assert record.end_detail == "the client closed the connection during the handshake"
         gmail.check()
+
+
+def test_a_wait_for_mail_that_runs_out_says_why(gmail: FakeGmail) -> None:
+    with pytest.raises(TimeoutError) as nobody:
+        gmail.outbox.wait_for(1, timeout_s=0.1)
+    host, port = gmail.smtps
+    assert str(nobody.value) == (
+        "waited 0.1 s for 1 message(s); 0 arrived; no client connected (the fake listens on "
+        f"{host} port {port} (smtps), {gmail.submission[0]} port {gmail.submission[1]} "
+        "(submission))"
+    )
+
+    with pytest.raises(ssl.SSLCertVerificationError):
+        smtplib.SMTP_SSL(*gmail.smtps, context=ssl.create_default_context(), timeout=WAIT_S)
+    gmail.wait_for_sessions(1)
+    with pytest.raises(TimeoutError) as untrusted:
+        gmail.outbox.wait_for(1, timeout_s=0.1)
+    assert str(untrusted.value) == (
+        "waited 0.1 s for 1 message(s); 0 arrived; the connections:\n"
+        "  connection 1 (smtps): (no commands); replies (none); TLS failed: the client does not "
+        "trust the CA (give it the fake's ca.pem) [TLSV1_ALERT_UNKNOWN_CA]"
+    )
