@@ -46,7 +46,7 @@ from typing import Any, Protocol
 
 from fakeserver.errors import ScriptError
 from fakeserver.personas.vocabulary import ReplyTemplate, Situation
-from fakeserver.scripting.faults import Fault, PlanKind
+from fakeserver.scripting.faults import Fault, HandshakePlan, PlanKind, shape
 
 __all__ = [
     "ALIASES",
@@ -305,6 +305,12 @@ class Script:
                     if fires and chosen is None:
                         chosen = expectation._use()
         return chosen
+
+    def handshake_plan(self, server_name: str) -> HandshakePlan:
+        """How the next TLS handshake goes, as the ``tls`` step's faults shape it (the client
+        asked for ``server_name`` by SNI, or for none)."""
+        action = self.decide(Step.TLS, server_name)
+        return shape(HandshakePlan(), action.faults if action is not None else ())
 
     def unmet(self) -> list[str]:
         """Descriptions of limited expectations that have not been used up."""

@@ -36,7 +36,7 @@ from fakeserver.server.transcript_files import TranscriptFiles
 from fakeserver.session.accounts import Accounts
 from fakeserver.session.policy import Usage
 from fakeserver.session.records import CapturedMessage, SessionRecord
-from fakeserver.session.session import Session, SessionSetup, handshake_plan
+from fakeserver.session.session import Session, SessionSetup
 from fakeserver.transport.aiosmtpd_adapter import Connection
 from fakeserver.transport.connections import ProtocolFactory
 from fakeserver.transport.lifecycle import Lifecycle
@@ -114,7 +114,7 @@ class FakeGmail(Lifecycle):
         plan_handshakes(
             tls_context,
             self.certificates,
-            lambda server_name: handshake_plan(script, server_name),
+            script.handshake_plan,
             self._state.report_error,
         )
         self._specs = self.options.listener_specs(self.persona)

@@ -51,9 +51,11 @@ class TLSStarted:
 @dataclass(frozen=True, slots=True)
 class TLSFailed:
     """A TLS handshake failed (on an implicit-TLS port, before anything else was said), for
-    ``reason``: the client refused the certificate, spoke clear text, or never finished."""
+    ``reason``: the client refused the certificate, spoke clear text, or never finished.
+    ``scripted`` is true when a fault refused the handshake itself."""
 
     reason: str
+    scripted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

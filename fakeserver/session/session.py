@@ -9,10 +9,9 @@ with the plan that faults made of them, TLS to start, a line or a message to rea
 It stores each accepted message through its :class:`Journal` *before* it returns the 250 that
 acknowledges it, so nothing acknowledged can be lost.
 
-One reply renderer (:mod:`fakeserver.session.replies`): the persona's words for a situation, or
-the script's
-words instead; a scripted 4xx or 5xx means the command had no effect (``_refuse``), a scripted
-2xx or 3xx only changes the words (:mod:`fakeserver.scripting.script`).
+One reply renderer (:mod:`fakeserver.session.replies`): the persona's words for a situation,
+or the script's instead; a scripted 4xx or 5xx means the command had no effect (``_refuse``),
+a scripted 2xx or 3xx only changes the words (:mod:`fakeserver.scripting.script`).
 
 Like the client's ``client.protocol``, it never touches a socket, a clock or randomness: the
 session id and the clock come in through its :class:`SessionSetup`.
@@ -31,7 +30,7 @@ from client.transcript.recorder import Recorder
 from client.transcript.redaction import REDACTED
 from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.model import Grade, Listener, Persona, Situation
-from fakeserver.scripting.faults import BodyPlan, Fault, HandshakePlan, ReplyPlan, shape
+from fakeserver.scripting.faults import AbortHandshake, BodyPlan, Fault, ReplyPlan, shape
 from fakeserver.scripting.script import Action, Script, Step
 from fakeserver.session import actions, events
 from fakeserver.session.accounts import Accounts
@@ -41,7 +40,7 @@ from fakeserver.session.policy import Policy, Usage
 from fakeserver.session.records import CapturedMessage, EndReason, SessionInfo, SessionRecord
 from fakeserver.session.replies import Replies, closes_after, refuses
 
-__all__ = ["UNRECOGNIZED_LIMIT", "Journal", "Session", "SessionSetup", "handshake_plan"]
+__all__ = ["UNRECOGNIZED_LIMIT", "Journal", "Session", "SessionSetup"]
 
 UNRECOGNIZED_LIMIT = 5
 """Lines that are no command after which the connection is closed: aiosmtpd's own limit for
@@ -255,9 +254,7 @@ class Session:
             case events.TLSStarted():
                 return self._tls_started(event)
             case events.TLSFailed():
-                self._note("tls-failed", event.reason)
-                self.ended, self._end_detail = EndReason.TLS_FAILED, event.reason
-                return []
+                return self._tls_failed(event)
             case events.Unrecognized():
                 return self._not_a_command(event.line)
             case events.LineTooLong():
@@ -351,6 +348,14 @@ class Session:
             self._note("certificate", event.bad_certificate)
         if not self.listener.implicit_tls:
             self.dialogue.tls_started()
+        return []
+
+    def _tls_failed(self, event: events.TLSFailed) -> list[actions.Action]:
+        if event.scripted:
+            self._note_faults([AbortHandshake()])
+        self._note("tls-failed", event.reason)
+        self.ended = EndReason.FAULT if event.scripted else EndReason.TLS_FAILED
+        self._end_detail = event.reason
         return []
 
     # ------------------------------------------------------------------ replies
@@ -492,9 +497,3 @@ class Session:
 
     def _report_line(self, line: Line) -> None:
         self._journal.line(self, line)
-
-
-def handshake_plan(script: Script, server_name: str) -> HandshakePlan:
-    """How the next TLS handshake goes, as the script's ``tls`` faults shape it."""
-    action = script.decide(Step.TLS, server_name)
-    return shape(HandshakePlan(), action.faults if action is not None else ())

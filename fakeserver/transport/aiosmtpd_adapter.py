@@ -64,7 +64,7 @@ from fakeserver.transport.host import ConnectionSession, SessionHost
 from fakeserver.transport.idle import IdleClock
 from fakeserver.transport.implicit_tls import Served
 from fakeserver.transport.reading import Inbound, Lost, read_chunk, read_data, read_line
-from fakeserver.transport.tls import handshake_failure, handshake_finished
+from fakeserver.transport.tls import failed_handshake, handshake_finished
 from fakeserver.transport.writing import ReplyWriter
 
 __all__ = ["Connection", "dispatched_verbs"]
@@ -211,13 +211,13 @@ class Connection(SMTP):
         self._session = self._host.open_session(self._listener, (peer[0], peer[1]))
         self._live.add(self)
 
-    def handshake_failed(self, reason: str) -> None:
+    def handshake_failed(self, failure: events.TLSFailed) -> None:
         """The implicit-TLS handshake failed and the connection is closed."""
         if self._clear is None:
             return  # TLS is up: the handshake did not fail
         self._clear = None
         if not self._aborted:
-            self._tell(events.TLSFailed(reason))
+            self._tell(failure)
         self._gone()
 
     def data_received(self, data: bytes) -> None:
@@ -238,7 +238,8 @@ class Connection(SMTP):
         super().connection_lost(error)
         if self._starting_tls and not self._aborted:  # aiosmtpd passes its TLSSetupException
             cause = error.__cause__ if isinstance(error, TLSSetupException) else error
-            self._tell(events.TLSFailed(handshake_failure(cause)))
+            tls = getattr(self._tls_protocol, "_sslobj", None)  # aiosmtpd's, asyncio's
+            self._tell(failed_handshake(cause, tls))
         self._gone()
 
     def _gone(self) -> None:

@@ -21,7 +21,8 @@ import ssl
 from asyncio import sslproto
 from typing import Protocol
 
-from fakeserver.transport.tls import handshake_failure
+from fakeserver.session.events import TLSFailed
+from fakeserver.transport.tls import failed_handshake
 
 __all__ = ["HandshakeWaiter", "ImplicitTLS", "Served"]
 
@@ -40,9 +41,9 @@ class HandshakeWaiter(Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """The handshake is done: ``transport`` is the TLS one."""
 
-    def handshake_failed(self, reason: str) -> None:
-        """The handshake failed for ``reason`` and the connection is closed (ignored once
-        ``connection_made`` has been called)."""
+    def handshake_failed(self, failure: TLSFailed) -> None:
+        """The handshake failed, as ``failure`` says, and the connection is closed (ignored
+        once ``connection_made`` has been called)."""
 
 
 class Served(HandshakeWaiter, Protocol):
@@ -93,4 +94,6 @@ class ImplicitTLS(sslproto.SSLProtocol):
     def _handshake_done(self, handshake: asyncio.Future[None]) -> None:
         # Done with an error (refused, timed out), or with none when the client closed first.
         error = None if handshake.cancelled() else handshake.exception()
-        self._served.handshake_failed(handshake_failure(error, self._timeout_s))
+        # (asyncio's SSLProtocol keeps its SSLObject as _sslobj, as since Python 3.7)
+        ssl_object = getattr(self, "_sslobj", None)
+        self._served.handshake_failed(failed_handshake(error, ssl_object, self._timeout_s))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from fakeserver.errors import CertificateError
 from fakeserver.scripting.faults import HandshakePlan
-from fakeserver.session.events import TLSStarted
+from fakeserver.session.events import TLSFailed, TLSStarted
 
 __all__ = [
     "SERVER_NAMES",
@@ -38,6 +38,7 @@ __all__ = [
     "Certificates",
     "client_context",
     "default_certificates",
+    "failed_handshake",
     "fault_context",
     "generate",
     "handshake_failure",
@@ -227,6 +228,9 @@ FAULT_NAME = "mail.example.net"
 _FAULT_KINDS: weakref.WeakKeyDictionary[ssl.SSLContext, str] = weakref.WeakKeyDictionary()
 """The kind of bad certificate each :func:`fault_context` presents."""
 
+_REFUSED: weakref.WeakSet[ssl.SSLObject] = weakref.WeakSet()
+"""The handshakes a script's ``AbortHandshake`` refused (see :func:`plan_handshakes`)."""
+
 
 def handshake_finished(transport: asyncio.BaseTransport, discarded: int = 0) -> TLSStarted:
     """What a session is told of a finished handshake: version, cipher, and the kind of bad
@@ -261,6 +265,28 @@ _FAILURES = {
     "UNSUPPORTED_PROTOCOL": "the client offered no TLS version the fake accepts (1.2 or newer)",
     "NO_SHARED_CIPHER": "the client offered no cipher the fake accepts",
 }
+
+
+def failed_handshake(
+    error: BaseException | None,
+    ssl_object: ssl.SSLObject | None,
+    timeout_s: float | None = None,
+) -> TLSFailed:
+    """What a session is told of a failed handshake: why, and what a script's fault did.
+
+    Args:
+        error: what the handshake raised (or the connection was lost with; None: it closed).
+        ssl_object: the handshake's TLS object, when the transport has it.
+        timeout_s: the handshake's time limit, for a handshake that timed out.
+    """
+    if ssl_object is not None and ssl_object in _REFUSED:
+        return TLSFailed("the fake refused the handshake, as the script asked", scripted=True)
+    kind = _FAULT_KINDS.get(ssl_object.context) if ssl_object is not None else None
+    if kind is not None and isinstance(error, ssl.SSLError):
+        # Not the usual advice: the client was right to refuse what the script presented.
+        said = f"the client refused the {kind} certificate the script presented [{error.reason}]"
+        return TLSFailed(said)
+    return TLSFailed(handshake_failure(error, timeout_s))
 
 
 def handshake_failure(error: BaseException | None, timeout_s: float | None = None) -> str:
@@ -336,6 +362,7 @@ def plan_handshakes(
         try:
             plan = plan_for(server_name or "")
             if plan.abort:
+                _REFUSED.add(ssl_object)  # so that the session's record says who refused
                 return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
             if plan.certificate is not None:
                 ssl_object.context = fault_context(certificates, plan.certificate)

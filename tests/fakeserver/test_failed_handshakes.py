@@ -12,6 +12,7 @@ import time
 import pytest
 
 from client.transcript import Event
+from fakeserver.scripting import AbortHandshake, TLSCertificate
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.session.records import EndReason, SessionRecord
 from fakeserver.transport.tls import handshake_failure
@@ -31,7 +32,7 @@ def _why(record: SessionRecord) -> str:
     """Why the handshake failed, as the record says it (and its transcript, the same)."""
     [event] = _tls_failed(record)
     assert record.end_detail == event.detail
-    assert record.describe().endswith(f"; TLS failed: {event.detail}")
+    assert record.describe().endswith(f"; {record.ended}: {event.detail}")
     return event.detail
 
 
@@ -178,3 +179,43 @@ def test_a_wait_for_mail_that_runs_out_says_why(gmail: FakeGmail) -> None:
         "  connection 1 (smtps): (no commands); replies (none); TLS failed: the client does not "
         "trust the CA (give it the fake's ca.pem) [TLSV1_ALERT_UNKNOWN_CA]"
     )
+
+
+@pytest.mark.parametrize("port", ["smtps", "submission"])
+def test_a_handshake_the_script_refused_ended_by_fault(gmail: FakeGmail, port: str) -> None:
+    gmail.script.on("tls").fault(AbortHandshake())
+    with pytest.raises(ssl.SSLError):
+        _handshake(gmail, port)
+
+    [record] = gmail.wait_for_sessions(1)
+    assert record.ended is EndReason.FAULT
+    assert record.faults == ("AbortHandshake()",)
+    assert _why(record) == "the fake refused the handshake, as the script asked"
+
+
+@pytest.mark.parametrize("port", ["smtps", "submission"])
+def test_a_bad_certificate_the_client_refused_is_not_blamed_on_its_trust(
+    gmail: FakeGmail, port: str
+) -> None:
+    gmail.script.on("tls").fault(TLSCertificate("untrusted"))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(gmail, port)
+
+    [record] = gmail.wait_for_sessions(1)
+    assert record.ended is EndReason.TLS_FAILED
+    assert _why(record) == (
+        "the client refused the untrusted certificate the script presented [TLSV1_ALERT_UNKNOWN_CA]"
+    )
+    assert record.transcript is not None
+    kinds = [entry.kind for entry in record.transcript.entries if isinstance(entry, Event)]
+    assert "certificate" not in kinds, "that event says a client took a bad certificate"
+
+
+def _handshake(gmail: FakeGmail, port: str) -> None:
+    """A client that trusts the fake's CA, on the implicit-TLS port or through STARTTLS."""
+    if port == "smtps":
+        smtplib.SMTP_SSL(*gmail.smtps, context=gmail.client_context(), timeout=WAIT_S).close()
+        return
+    with smtplib.SMTP(*gmail.submission, timeout=WAIT_S) as smtp:
+        smtp.ehlo("client.example")
+        smtp.starttls(context=gmail.client_context())
