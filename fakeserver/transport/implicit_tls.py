@@ -24,7 +24,7 @@ from typing import Protocol
 from fakeserver.session.events import TLSFailed
 from fakeserver.transport.tls import failed_handshake
 
-__all__ = ["HandshakeWaiter", "ImplicitTLS", "Served"]
+__all__ = ["ImplicitTLS", "Served"]
 
 _HANDSHAKE_TIMEOUT_S = 30.0
 # How long a closing TLS connection waits for the client's close_notify (asyncio's default
@@ -32,8 +32,12 @@ _HANDSHAKE_TIMEOUT_S = 30.0
 _SHUTDOWN_TIMEOUT_S = 5.0
 
 
-class HandshakeWaiter(Protocol):
-    """The protocol that serves the connection once TLS is up (the aiosmtpd adapter's)."""
+class Served(Protocol):
+    """The protocol that serves one connection (the aiosmtpd adapter's), as the implicit-TLS
+    handshake and the listener's factory (connections.py) need it."""
+
+    lost: asyncio.Future[None]
+    """Done once the connection is gone."""
 
     def connection_started(self, transport: asyncio.BaseTransport) -> None:
         """The client connected; its handshake starts."""
@@ -44,13 +48,6 @@ class HandshakeWaiter(Protocol):
     def handshake_failed(self, failure: TLSFailed) -> None:
         """The handshake failed, as ``failure`` says, and the connection is closed (ignored
         once ``connection_made`` has been called)."""
-
-
-class Served(HandshakeWaiter, Protocol):
-    """The protocol of one connection, as the listener's factory needs it (connections.py)."""
-
-    lost: asyncio.Future[None]
-    """Done once the connection is gone."""
 
     def abort(self) -> None:
         """Drops the connection at once."""
