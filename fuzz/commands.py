@@ -33,7 +33,7 @@ from fakeserver.session import actions, events, sasl
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Accounts
 from fakeserver.session.dialogue import VERBS
 from fakeserver.session.policy import Policy, Usage
-from fakeserver.session.records import CapturedMessage, SessionRecord
+from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 from fakeserver.session.session import Session, SessionSetup
 from fuzz.engine import Target, pure
 
@@ -162,16 +162,17 @@ class _Journal:
         self.stored = 0
         self.requires_tls = requires_tls
 
-    def opened(self, session: Session) -> None:
+    def opened(self, session: SessionView) -> None:
         pass
 
-    def line(self, session: Session, line: Line) -> None:
+    def line(self, session: SessionView, line: Line) -> None:
         pass
 
-    def event(self, session: Session, kind: str, detail: str) -> None:
+    def event(self, session: SessionView, kind: str, detail: str) -> None:
         pass
 
-    def store(self, session: Session, message: CapturedMessage) -> CapturedMessage:
+    def store(self, session: SessionView, message: CapturedMessage) -> CapturedMessage:
+        assert isinstance(session, Session)  # the invariants need its dialogue
         dialogue = session.dialogue
         envelope = message.envelope
         for text in (envelope.mail_from, *envelope.recipients, *envelope.mail_options):
@@ -182,10 +183,10 @@ class _Journal:
         self.stored += 1
         return message
 
-    def unrecognized(self, session: Session, line: bytes) -> None:
+    def unrecognized(self, session: SessionView, line: bytes) -> None:
         pass
 
-    def closed(self, session: Session, record: SessionRecord) -> None:
+    def closed(self, session: SessionView, record: SessionRecord) -> None:
         pass
 
 

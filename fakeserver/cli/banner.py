@@ -10,7 +10,7 @@ import urllib.parse
 from fakeserver.http.options import masked
 from fakeserver.personas.model import Listener
 from fakeserver.server.fake import FakeGmail
-from fakeserver.transport.tls import CertificatePaths
+from fakeserver.transport.tls import SERVER_NAMES, CertificatePaths
 
 __all__ = ["banner", "ready_json"]
 
@@ -73,14 +73,17 @@ def ready_json(server: FakeGmail, where: CertificatePaths) -> str:
 
 
 def _names(names: tuple[str, ...], hostname: str) -> str:
-    """The names a client may check: the persona's host name first, when it is one of them."""
+    """The names a client may check: the persona's host name first, when it is one of them,
+    and any asked for with ``--cert-name``."""
     shown = [name for name in (hostname, "localhost", "127.0.0.1", "::1") if name in names]
+    added = [name for name in names if name not in SERVER_NAMES and name not in shown]
+    also = f"; also {', '.join(added)}" if added else ""
     if not shown:
         return f"The certificate is valid for {', '.join(names)}."
     said = f"The certificate is valid for {', '.join(shown[:-1])} and {shown[-1]}"
     if hostname not in names:
-        return f"{said}, not {hostname}."
-    others = len(names) - len(shown)
+        return f"{said}, not {hostname}{also}."
+    others = len(names) - len(shown) - len(added)
     if others:
-        return f"{said} (and {others} other personas' host names)."
-    return f"{said}."
+        return f"{said} (and {others} other personas' host names){also}."
+    return f"{said}{also}."

@@ -16,7 +16,7 @@ from typing import TextIO
 from client.transcript.model import Line
 from fakeserver.jsontext import json_text
 from fakeserver.server.observers import BaseObserver
-from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
+from fakeserver.session.records import CapturedMessage, EndReason, SessionRecord, SessionView
 
 __all__ = ["HumanLog", "JsonLog", "LiveOutput"]
 
@@ -113,7 +113,10 @@ class HumanLog:
 
     def on_close(self, session: SessionView, record: SessionRecord) -> None:
         self._in_body.discard(session.number)
-        self._write(f"[{session.number}] closed\n")
+        # (A failed handshake's reason was printed as its own event line.)
+        left = record.ended is EndReason.CLIENT_CLOSED and record.end_detail
+        why = f": {record.end_detail}" if left else ""
+        self._write(f"[{session.number}] closed{why}\n")
 
 
 class JsonLog(BaseObserver):
@@ -159,6 +162,7 @@ class JsonLog(BaseObserver):
                 "user": session.user,
                 "messages": session.messages_accepted,
                 "ended": record.ended.value if record.ended is not None else None,
+                "end_detail": record.end_detail,
             }
         )
 

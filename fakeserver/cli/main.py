@@ -36,7 +36,7 @@ from fakeserver.server.observers import Observer
 from fakeserver.server.options import parse_account
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.session.policy import Policy
-from fakeserver.transport.tls import load_or_create
+from fakeserver.transport.tls import SERVER_NAMES, load_or_create, server_name
 
 __all__ = ["SERVE_HISTORY_LIMIT", "main"]
 
@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--submission-port", type=int, default=2587, help="STARTTLS, like 587")
     serve.add_argument("--plain-port", type=int, help="also listen like port 25 (as 587)")
     _certs_dir_option(serve)
+    _cert_name_option(serve)
     serve.add_argument(
         "--account",
         action="append",
@@ -149,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     certs = verbs.add_parser("certs", help="(re)generate the CA and server certificate")
     certs.set_defaults(run=_certs)
     _certs_dir_option(certs)
+    _cert_name_option(certs)
     certs.add_argument("--force", action="store_true", help="replace certificates that work")
 
     for verb in recordreplay_cli.add_parsers(verbs):
@@ -164,11 +166,36 @@ def _certs_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _cert_name_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cert-name",
+        action="append",
+        default=[],
+        type=_checked_server_name,
+        metavar="NAME",
+        help="also make the certificate valid for this host name or address, for a client that"
+        " checks the name it connects by (repeatable; e.g. email-smtp.us-east-1.amazonaws.com)",
+    )
+
+
+def _checked_server_name(name: str) -> str:
+    try:
+        return server_name(name)
+    except ValueError as error:  # argparse says only "invalid value" for a ValueError
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _server_names(arguments: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*SERVER_NAMES, *arguments.cert_name)))
+
+
 def _serve(arguments: argparse.Namespace) -> int:
     if arguments.explain:
         sys.stdout.write(personas_cli.explain(arguments.persona))
         return 0
-    certificates, where, _ = load_or_create(arguments.certs_dir)
+    certificates, where, _ = load_or_create(
+        arguments.certs_dir, server_names=_server_names(arguments)
+    )
     accounts = _accounts(arguments)
     options = ServerOptions(
         host=arguments.host,
@@ -265,7 +292,9 @@ def _persona_source(value: str) -> str | Path:
 
 
 def _certs(arguments: argparse.Namespace) -> int:
-    _, where, created = load_or_create(arguments.certs_dir, force=arguments.force)
+    _, where, created = load_or_create(
+        arguments.certs_dir, server_names=_server_names(arguments), force=arguments.force
+    )
     state = "wrote" if created else "kept the working"
     print(f"fakeserver: {state} certificates in {where.directory}:")
     print(f"  CA to trust:  {where.ca}")

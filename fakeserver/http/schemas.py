@@ -79,7 +79,8 @@ SCHEMAS: dict[str, Any] = {
             },
             "end_detail": {
                 **_NULLABLE_TEXT,
-                "description": "what end leaves out: why a TLS handshake failed",
+                "description": "what end leaves out: why a TLS handshake failed, or a hint when"
+                " the client left as soon as TLS was up",
             },
             "commands": {"type": "array", "items": _TEXT},
             "reply_codes": {"type": "array", "items": {"type": "integer"}},

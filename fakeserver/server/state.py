@@ -4,7 +4,7 @@
 closed connections, the errors for the test, and the observers that watch conversations (the
 live log, the JSON event stream, transcript files). It is the transport's
 :class:`~fakeserver.transport.host.SessionHost` (it opens the sessions, which the server's
-``SessionMaker`` makes) and every session's :class:`~fakeserver.session.session.Journal` (the
+``SessionMaker`` makes) and every session's :class:`~fakeserver.session.journal.Journal` (the
 sessions report to it).
 
 Threads: sessions run in the server's event-loop thread. ``errors``, the session records and

@@ -178,7 +178,8 @@ class SessionRecord:
         pipelined: the client sent a command before it had the reply to the previous one.
         messages: messages accepted on this connection.
         ended: how the connection ended; None while it is open.
-        end_detail: what ``ended`` leaves out: why a TLS handshake failed.
+        end_detail: what ``ended`` leaves out: why a TLS handshake failed, or a hint when the
+            client left as soon as TLS was up, without a word.
         ended_at: Unix time it ended; None while it is open.
         faults: each fault applied on the connection, described, in order.
         transcript: the conversation (AUTH payloads redacted), when transcripts are kept.

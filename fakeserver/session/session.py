@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from client.tls_mode import TLSMode
 from client.transcript.model import Line
@@ -35,16 +35,24 @@ from fakeserver.scripting.script import Action, Script, Step
 from fakeserver.session import actions, events
 from fakeserver.session.accounts import Accounts
 from fakeserver.session.dialogue import VERBS, Decision, Dialogue, Next
+from fakeserver.session.journal import Journal
 from fakeserver.session.ledger import Ledger
 from fakeserver.session.policy import Policy, Usage
 from fakeserver.session.records import CapturedMessage, EndReason, SessionInfo, SessionRecord
 from fakeserver.session.replies import Replies, closes_after, refuses
 
-__all__ = ["UNRECOGNIZED_LIMIT", "Journal", "Session", "SessionSetup"]
+__all__ = ["LEFT_AFTER_HANDSHAKE", "UNRECOGNIZED_LIMIT", "Journal", "Session", "SessionSetup"]
 
 UNRECOGNIZED_LIMIT = 5
 """Lines that are no command after which the connection is closed: aiosmtpd's own limit for
 unknown ASCII verbs, which the session applies to every kind of such line."""
+
+LEFT_AFTER_HANDSHAKE = (
+    "the client left as soon as TLS was up, without a word: a client that checks the server's"
+    " name after the handshake (curl does) leaves so when the certificate does not hold the"
+    " name it connected by (fakeserver serve --cert-name NAME adds one)"
+)
+"""Why a client closed, when it closed right after a TLS handshake that succeeded."""
 
 _EHLO_REPLIES = frozenset(
     {Situation.EHLO_BEFORE_TLS, Situation.EHLO_AFTER_TLS, Situation.EHLO_IMPLICIT_TLS}
@@ -79,29 +87,6 @@ class SessionSetup:
     clock: Callable[[], float]
     record_transcripts: bool
     error_delay_s: float = 0.0
-
-
-class Journal(Protocol):
-    """Where a session reports what happened (the server's shared state implements it).
-
-    ``store`` may raise, once it has reported the error for the test: the session then answers
-    ``server_error`` instead of the 250.
-    """
-
-    @property
-    def watching_lines(self) -> bool: ...
-
-    def opened(self, session: Session) -> None: ...
-
-    def line(self, session: Session, line: Line) -> None: ...
-
-    def event(self, session: Session, kind: str, detail: str) -> None: ...
-
-    def store(self, session: Session, message: CapturedMessage) -> CapturedMessage: ...
-
-    def unrecognized(self, session: Session, line: bytes) -> None: ...
-
-    def closed(self, session: Session, record: SessionRecord) -> None: ...
 
 
 class Session:
@@ -170,6 +155,7 @@ class Session:
         self._replies = Replies(setup.persona, self.dialogue.fields, setup.clock)
         self._info: SessionInfo | None = None
         self._closed = False  # the connection is gone (``ended`` can be decided before)
+        self._commands_before_tls: int | None = None  # None: no TLS yet
         journal.opened(self)
 
     # ------------------------------------------------------------------ facts
@@ -340,6 +326,7 @@ class Session:
 
     def _tls_started(self, event: events.TLSStarted) -> list[actions.Action]:
         self.tls_version, self.tls_cipher = event.tls_version, event.tls_cipher
+        self._commands_before_tls = len(self.ledger.commands)
         if event.discarded:
             self._note("discarded", f"{event.discarded} bytes sent before TLS")
         self._note("tls", f"{event.tls_version} {event.tls_cipher}")
@@ -470,6 +457,8 @@ class Session:
         self._closed = True
         if self.ended is None:
             self.ended = EndReason.ABORTED if event.aborted else EndReason.CLIENT_CLOSED
+            if not event.aborted and self._commands_before_tls == len(self.ledger.commands):
+                self._end_detail = LEFT_AFTER_HANDSHAKE
         if event.unread:
             # Never recorded: unread bytes may be a pipelined secret.
             self._note("unread", f"{event.unread} bytes")

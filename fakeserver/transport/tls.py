@@ -6,8 +6,8 @@ of every built-in persona (``smtp.gmail.com``, ``smtp.office365.com``...), ``loc
 provider (chain *and* name), when its name resolves to the fake. Tests use
 :func:`default_certificates`, made once per process in memory; ``fakeserver serve`` keeps a
 bundle in ``certs/`` so that external clients (swaks, curl) can be pointed at its ``ca.pem``
-across runs. A bundle made for other names (an older smtprig's) gets a new server certificate
-from the same CA.
+across runs. A bundle that lacks a name asked for (an older smtprig's, or a ``--cert-name``
+added since) gets a new server certificate from the same CA, for its names and the new ones.
 
 Private keys are written with mode 0600 and replaced atomically, so a reader never sees a
 half-written key and no other user can read one.
@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import ipaddress
 import json
 import os
+import re
 import ssl
 import tempfile
 import weakref
@@ -45,6 +47,7 @@ __all__ = [
     "handshake_finished",
     "load_or_create",
     "server_context",
+    "server_name",
     "write",
 ]
 
@@ -59,6 +62,8 @@ SERVER_NAMES = (
 )
 """The names the server certificate is valid for: each built-in persona's host name (a test
 holds them to the persona files), then loopback's."""
+
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 _FORMAT_VERSION = 1
 _METADATA = "smtprig-certs.json"
@@ -173,10 +178,37 @@ def write(certificates: Certificates, directory: Path) -> CertificatePaths:
     return where
 
 
+def server_name(name: str) -> str:
+    """``name``, if a server certificate can hold it: an IP address, or a DNS name whose first
+    label may be ``*``.
+
+    Raises:
+        ValueError: it is neither, with an example of what would do.
+    """
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    labels = name.removeprefix("*.").split(".")
+    # A name whose last label is all digits is a mistyped address (RFC 3696 §2).
+    if (
+        len(name) <= 253
+        and all(_DNS_LABEL.fullmatch(label) for label in labels)
+        and not labels[-1].isdigit()
+    ):
+        return name.lower()
+    raise ValueError(
+        f"{name!r} is not a host name or IP address a certificate can hold; give one like"
+        " email-smtp.us-east-1.amazonaws.com, *.example.test or 10.0.0.5 (a non-ASCII name"
+        " in its xn-- form)"
+    )
+
+
 def load_or_create(
     directory: Path, *, server_names: tuple[str, ...] = SERVER_NAMES, force: bool = False
 ) -> tuple[Certificates, CertificatePaths, bool]:
-    """Reuses the bundle in ``directory`` when it is complete and usable, else makes one.
+    """Reuses the bundle in ``directory`` when it is usable and holds ``server_names``, else
+    makes one.
 
     Returns:
         The bundle, where it lives, and whether it was newly made.
@@ -184,13 +216,15 @@ def load_or_create(
     where = paths(directory)
     if not force:
         existing = _read(where)
-        if existing is not None and existing.server_names == server_names:
+        if existing is not None and set(server_names) <= set(existing.server_names):
             return existing, where, False
         if existing is not None:
-            # Other names (an older smtprig's): a new server certificate from the same CA,
-            # so that clients that trust the CA file go on trusting it.
+            # A name is missing: a new server certificate from the same CA, so that clients
+            # that trust the CA file go on trusting it. It keeps the names it had, so that
+            # runs asking for different extra names do not take turns replacing it.
+            kept = tuple(name for name in existing.server_names if name not in server_names)
             try:
-                certificates = existing.issue(*server_names)
+                certificates = existing.issue(*server_names, *kept)
             except ValueError:  # the CA's key does not load: start afresh
                 pass
             else:

@@ -22,7 +22,7 @@ from fakeserver.session import actions, events
 from fakeserver.session.accounts import Account, Accounts
 from fakeserver.session.dialogue import VERBS
 from fakeserver.session.policy import Policy, Usage
-from fakeserver.session.records import CapturedMessage, SessionRecord
+from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 from fakeserver.session.session import Session, SessionSetup
 
 SESSION = "ffacd0b85a97d-3b778f047afsm2210013f8f.39"
@@ -63,25 +63,25 @@ class Journal:
     records: list[SessionRecord] = field(default_factory=list)
     refuse_to_store: bool = False
 
-    def opened(self, session: Session) -> None:
+    def opened(self, session: SessionView) -> None:
         pass
 
-    def line(self, session: Session, line: Line) -> None:
+    def line(self, session: SessionView, line: Line) -> None:
         self.lines.append(line)
 
-    def event(self, session: Session, kind: str, detail: str) -> None:
+    def event(self, session: SessionView, kind: str, detail: str) -> None:
         self.events.append((kind, detail))
 
-    def store(self, session: Session, message: CapturedMessage) -> CapturedMessage:
+    def store(self, session: SessionView, message: CapturedMessage) -> CapturedMessage:
         if self.refuse_to_store:
             raise OSError("disk full")
         self.messages.append(message)
         return message
 
-    def unrecognized(self, session: Session, line: bytes) -> None:
+    def unrecognized(self, session: SessionView, line: bytes) -> None:
         self.unrecognized_lines.append(line)
 
-    def closed(self, session: Session, record: SessionRecord) -> None:
+    def closed(self, session: SessionView, record: SessionRecord) -> None:
         self.records.append(record)
 
 
