@@ -30,7 +30,7 @@ from bench.rounds import (
     SESSIONS,
     SESSIONS_STARTTLS,
 )
-from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
+from bench.servers import AIOSMTPD, FLOOR, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 from bench.targets import Verdict, issue_7, issue_12
 
 RESTS_ON = Path(__file__).with_name("rests-on.md")
@@ -40,6 +40,7 @@ SHOWN = {
     SERVE_LIVE: "`fakeserver serve` (live log, into a pipe)",
     AIOSMTPD: "stock aiosmtpd + Sink",
     NODE: "Node smtp-server",
+    FLOOR: "asyncio floor: fixed replies over the same TLS, nothing else (bench/floor.py)",
 }
 _BUSY_GENERATOR = 0.8
 """A generator process busier than this share of a core may have limited the rate."""
@@ -174,7 +175,7 @@ def _like_for_like(measured: Measured) -> list[str]:
     for workload in LIKE_FOR_LIKE:
         names = [SERVE, AIOSMTPD, NODE]
         if workload is IMPLICIT:
-            names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE]
+            names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE, FLOOR]
         lines += _comparison_rows(measured, workload, names, "does not pipeline")
     return [*lines, ""]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from bench.measure import Result, Workload, load
 from bench.servers import (
     AIOSMTPD,
+    FLOOR,
     NODE,
     SERVE,
     SERVE_LIVE,
@@ -53,7 +54,7 @@ def plan(references: Sequence[str]) -> list[tuple[Workload, tuple[str, ...]]]:
     """The 1 KB workloads and who runs each, on servers that live through all the rounds."""
     others = tuple(references)
     return [
-        (IMPLICIT, (SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, *others)),
+        (IMPLICIT, (SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, *others, FLOOR)),
         (STARTTLS, (SERVE, *others)),
         (MANY, (SERVE, *others)),
         (PIPELINED, (SERVE, *(name for name in others if name != AIOSMTPD))),

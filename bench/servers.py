@@ -15,7 +15,9 @@ The references:
   aiosmtpd counts only STARTTLS as TLS; FIELD-NOTES) and STARTTLS (``require_starttls``, and
   AUTH only after TLS, as Gmail);
 - ``Node smtp-server``: the same two listeners in Node (bench/node/server.cjs), when node and
-  npm are on the machine (:mod:`bench.nodepeer`).
+  npm are on the machine (:mod:`bench.nodepeer`);
+- ``asyncio floor``: fixed replies over the same TLS and nothing else (:mod:`bench.floor`),
+  the least a Python server on asyncio can spend on the work.
 
 All present a certificate from the same throw-away CA in the benchmark's certs dir, which the
 caller creates first. Every server's stdout is drained by a thread that throws it away, so a
@@ -48,6 +50,7 @@ SERVE_NO_TRANSCRIPTS = "serve --json --no-transcripts"
 SERVE_LIVE = "serve (live log)"
 AIOSMTPD = "aiosmtpd"
 NODE = "Node smtp-server"
+FLOOR = "asyncio floor"
 
 _START_TIMEOUT_S = 60.0
 _RESET_TIMEOUT_S = 30.0
@@ -99,6 +102,8 @@ def command(name: str, certs_dir: Path, options: Sequence[str] = ()) -> list[str
         raise ValueError(f"{name} takes no fakeserver options; {list(options)} given")
     if name == AIOSMTPD:
         return [sys.executable, "-m", "bench.servers", "aiosmtpd", str(certs_dir)]
+    if name == FLOOR:
+        return [sys.executable, "-m", "bench.floor", str(certs_dir)]
     if name == NODE:
         from bench import nodepeer
 
