@@ -16,14 +16,11 @@ implicit TLS and STARTTLS on two free loopback ports until terminated.
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
-import socket
 import ssl
 import sys
 from pathlib import Path
 
-from fakeserver.transport.tls import load_or_create, server_context
+from bench.servers import ProtocolFactory, serve_reference
 
 _EHLO = b"250-floor\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"
 _REPLIES = {
@@ -104,31 +101,13 @@ class Floor(asyncio.Protocol):
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: python -m bench.floor CERTS_DIR")
-    certificates, where, _ = load_or_create(Path(sys.argv[1]))
-    context = server_context(certificates)
-    loop = asyncio.new_event_loop()
-    ports = []
-    for implicit in (True, False):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1024)
-        starttls = None if implicit else context
 
-        def factory(starttls: ssl.SSLContext | None = starttls) -> Floor:
-            return Floor(starttls)
+    def factories(
+        context: ssl.SSLContext, loop: asyncio.AbstractEventLoop
+    ) -> tuple[ProtocolFactory, ProtocolFactory]:
+        return (lambda: Floor(None)), (lambda: Floor(context))
 
-        created = loop.create_server(factory, sock=sock, ssl=context if implicit else None)
-        loop.run_until_complete(created)
-        ports.append(sock.getsockname()[1])
-    ready = {
-        "host": "127.0.0.1",
-        "smtps_port": ports[0],
-        "submission_port": ports[1],
-        "cafile": str(where.ca),
-    }
-    print(json.dumps(ready), flush=True)
-    loop.add_signal_handler(signal.SIGTERM, loop.stop)
-    loop.run_forever()
+    serve_reference(Path(sys.argv[1]), factories)
 
 
 if __name__ == "__main__":

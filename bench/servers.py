@@ -33,11 +33,12 @@ import json
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,8 @@ SERVE_LIVE = "serve (live log)"
 AIOSMTPD = "aiosmtpd"
 NODE = "Node smtp-server"
 FLOOR = "asyncio floor"
+
+ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 
 _START_TIMEOUT_S = 60.0
 _RESET_TIMEOUT_S = 30.0
@@ -221,12 +224,46 @@ class _Sink:
         return "250 OK"
 
 
-def _serve_aiosmtpd(certs_dir: Path) -> None:
-    from aiosmtpd.smtp import SMTP, AuthResult
+def serve_reference(
+    certs_dir: Path,
+    factories: Callable[
+        [ssl.SSLContext, asyncio.AbstractEventLoop], tuple[ProtocolFactory, ProtocolFactory]
+    ],
+) -> None:
+    """Serves a reference in this process: an implicit-TLS and a STARTTLS listener on free
+    loopback ports, with the certificate in ``certs_dir``; prints the ready line of JSON, then
+    serves until SIGTERM.
 
+    Args:
+        certs_dir: the benchmark's certs dir.
+        factories: given the server's TLS context and the loop, the protocol factories of the
+            implicit-TLS listener and of the STARTTLS one (which does its own upgrade).
+    """
     certificates, where, _ = load_or_create(certs_dir)
     context = server_context(certificates)
     loop = asyncio.new_event_loop()
+    ports = []
+    for factory, ssl_context in zip(factories(context, loop), (context, None), strict=True):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1024)
+        loop.run_until_complete(loop.create_server(factory, sock=sock, ssl=ssl_context))
+        ports.append(sock.getsockname()[1])
+    ready = {
+        "host": "127.0.0.1",
+        "smtps_port": ports[0],
+        "submission_port": ports[1],
+        "cafile": str(where.ca),
+    }
+    print(json.dumps(ready), flush=True)
+    loop.add_signal_handler(signal.SIGTERM, loop.stop)
+    loop.run_forever()
+
+
+def _aiosmtpd(
+    context: ssl.SSLContext, loop: asyncio.AbstractEventLoop
+) -> tuple[ProtocolFactory, ProtocolFactory]:
+    from aiosmtpd.smtp import SMTP, AuthResult
 
     def implicit_tls() -> SMTP:
         return SMTP(
@@ -247,31 +284,7 @@ def _serve_aiosmtpd(certs_dir: Path) -> None:
             loop=loop,
         )
 
-    servers = []
-    ports = []
-    for factory, ssl_context in ((implicit_tls, context), (starttls, None)):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1024)
-        created = loop.create_server(factory, sock=sock, ssl=ssl_context)
-        servers.append(loop.run_until_complete(created))
-        ports.append(sock.getsockname()[1])
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    ready = {
-        "host": "127.0.0.1",
-        "smtps_port": ports[0],
-        "submission_port": ports[1],
-        "cafile": str(where.ca),
-    }
-    print(json.dumps(ready), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *args: stop.set())
-    stop.wait()
-    for server in servers:
-        loop.call_soon_threadsafe(server.close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    return implicit_tls, starttls
 
 
 if __name__ == "__main__":
@@ -280,4 +293,4 @@ if __name__ == "__main__":
     logging.disable(logging.CRITICAL)  # aiosmtpd logs every session at INFO
     if sys.argv[1:2] != ["aiosmtpd"] or len(sys.argv) != 3:
         sys.exit("usage: python -m bench.servers aiosmtpd CERTS_DIR")
-    _serve_aiosmtpd(Path(sys.argv[2]))
+    serve_reference(Path(sys.argv[2]), _aiosmtpd)
