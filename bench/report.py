@@ -29,8 +29,17 @@ from bench.rounds import (
     PIPELINED,
     SESSIONS,
     SESSIONS_STARTTLS,
+    STEPS_DOWN,
 )
-from bench.servers import AIOSMTPD, FLOOR, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
+from bench.servers import (
+    AIOSMTPD,
+    AIOSMTPD_UNPARSED,
+    FLOOR,
+    NODE,
+    SERVE,
+    SERVE_LIVE,
+    SERVE_NO_TRANSCRIPTS,
+)
 from bench.targets import Verdict, issue_7, issue_12
 
 RESTS_ON = Path(__file__).with_name("rests-on.md")
@@ -40,6 +49,7 @@ SHOWN = {
     SERVE_LIVE: "`fakeserver serve` (live log, into a pipe)",
     AIOSMTPD: "stock aiosmtpd + Sink",
     NODE: "Node smtp-server",
+    AIOSMTPD_UNPARSED: "aiosmtpd + Sink, MAIL and RCPT not parsed: its command loop and DATA",
     FLOOR: "asyncio floor: fixed replies over the same TLS, nothing else (bench/floor.py)",
 }
 _BUSY_GENERATOR = 0.8
@@ -175,7 +185,7 @@ def _like_for_like(measured: Measured) -> list[str]:
     for workload in LIKE_FOR_LIKE:
         names = [SERVE, AIOSMTPD, NODE]
         if workload is IMPLICIT:
-            names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE, FLOOR]
+            names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE, *STEPS_DOWN]
         lines += _comparison_rows(measured, workload, names, "does not pipeline")
     return [*lines, ""]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from bench.measure import Result, Workload, load
 from bench.servers import (
     AIOSMTPD,
+    AIOSMTPD_UNPARSED,
     FLOOR,
     NODE,
     SERVE,
@@ -48,13 +49,16 @@ LIKE_FOR_LIKE = (IMPLICIT, STARTTLS, MANY)
 BY_CONNECTIONS = (IMPLICIT, TEN, MANY, CROWD)
 BY_SIZE = (IMPLICIT, LARGE, HUGE)
 REFERENCES = (AIOSMTPD, NODE)
+STEPS_DOWN = (AIOSMTPD_UNPARSED, FLOOR)
+"""Servers that each do less than aiosmtpd, down to the floor, run in the first workload only:
+where the cost of a message goes."""
 
 
 def plan(references: Sequence[str]) -> list[tuple[Workload, tuple[str, ...]]]:
     """The 1 KB workloads and who runs each, on servers that live through all the rounds."""
     others = tuple(references)
     return [
-        (IMPLICIT, (SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, *others, FLOOR)),
+        (IMPLICIT, (SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, *others, *STEPS_DOWN)),
         (STARTTLS, (SERVE, *others)),
         (MANY, (SERVE, *others)),
         (PIPELINED, (SERVE, *(name for name in others if name != AIOSMTPD))),

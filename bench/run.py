@@ -14,8 +14,9 @@ rounds:
 - stock aiosmtpd (authenticator, Sink) with an implicit-TLS and a STARTTLS listener;
 - Node smtp-server with the same two listeners, installed into bench/node/ when node and npm
   are here (bench/nodepeer.py); otherwise its rows say "not measured" and why;
-- the asyncio floor (bench/floor.py): fixed replies over the same TLS and nothing else, in the
-  first workload only, to show what is left to win.
+- in the first workload only, steps down from aiosmtpd to show where the cost goes: aiosmtpd
+  without its address parser, and the asyncio floor (bench/floor.py), fixed replies over the
+  same TLS and nothing else.
 
 The load generator (bench/loadgen.py) is its own asyncio process (two for 200 connections)
 and reports its own CPU, so that a table can show it was not the limit. The workloads
@@ -46,7 +47,7 @@ from bench import fixture as fixture_bench
 from bench import http as http_bench
 from bench import memory, nodepeer, report, rounds
 from bench.figures import Measured
-from bench.servers import AIOSMTPD, FLOOR, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
+from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 from fakeserver.transport.tls import load_or_create
 
 _STARTED = time.perf_counter()
@@ -60,7 +61,7 @@ def servers_and_rounds(measured: Measured, certs: Path, scale: float) -> None:
     """The interleaved rounds on 1 KB messages, then large messages, then RSS while 10 MB
     messages stream in."""
     steps = [(workload.scaled(scale), names) for workload, names in rounds.plan(rounds.REFERENCES)]
-    names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE, FLOOR]
+    names = [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, NODE, *rounds.STEPS_DOWN]
     with rounds.started(names, certs, measured.unavailable) as servers:
         _progress(f"started {', '.join(servers)}; warming up")
         rounds.warm_up(servers)

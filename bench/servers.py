@@ -17,7 +17,11 @@ The references:
 - ``Node smtp-server``: the same two listeners in Node (bench/node/server.cjs), when node and
   npm are on the machine (:mod:`bench.nodepeer`);
 - ``asyncio floor``: fixed replies over the same TLS and nothing else (:mod:`bench.floor`),
-  the least a Python server on asyncio can spend on the work.
+  the least a Python server on asyncio can spend on the work;
+- ``aiosmtpd, addresses not parsed``: stock aiosmtpd whose MAIL and RCPT take their argument
+  as it is, to price its command loop and DATA apart from its address parser.
+
+The last two are steps between the floor and the servers, to show where the cost goes.
 
 All present a certificate from the same throw-away CA in the benchmark's certs dir, which the
 caller creates first. Every server's stdout is drained by a thread that throws it away, so a
@@ -44,12 +48,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from aiosmtpd.smtp import SMTP, AuthResult
+
 from fakeserver.transport.tls import load_or_create, server_context
 
 SERVE = "serve --json"
 SERVE_NO_TRANSCRIPTS = "serve --json --no-transcripts"
 SERVE_LIVE = "serve (live log)"
 AIOSMTPD = "aiosmtpd"
+AIOSMTPD_UNPARSED = "aiosmtpd, addresses not parsed"
 NODE = "Node smtp-server"
 FLOOR = "asyncio floor"
 
@@ -105,6 +112,8 @@ def command(name: str, certs_dir: Path, options: Sequence[str] = ()) -> list[str
         raise ValueError(f"{name} takes no fakeserver options; {list(options)} given")
     if name == AIOSMTPD:
         return [sys.executable, "-m", "bench.servers", "aiosmtpd", str(certs_dir)]
+    if name == AIOSMTPD_UNPARSED:
+        return [sys.executable, "-m", "bench.servers", "aiosmtpd-unparsed", str(certs_dir)]
     if name == FLOOR:
         return [sys.executable, "-m", "bench.floor", str(certs_dir)]
     if name == NODE:
@@ -260,37 +269,59 @@ def serve_reference(
     loop.run_forever()
 
 
+class _Unparsed(SMTP):
+    """Stock aiosmtpd, but MAIL and RCPT take their argument as it is: its command loop and
+    DATA, without its address parser (``email``'s header parser, per address)."""
+
+    async def smtp_MAIL(self, argument: str | None) -> None:
+        assert self.envelope is not None
+        self.envelope.mail_from = argument or ""
+        await self.push("250 OK")
+
+    async def smtp_RCPT(self, argument: str | None) -> None:
+        assert self.envelope is not None
+        self.envelope.rcpt_tos.append(argument or "")
+        await self.push("250 OK")
+
+
 def _aiosmtpd(
-    context: ssl.SSLContext, loop: asyncio.AbstractEventLoop
-) -> tuple[ProtocolFactory, ProtocolFactory]:
-    from aiosmtpd.smtp import SMTP, AuthResult
+    smtp: type[SMTP],
+) -> Callable[[ssl.SSLContext, asyncio.AbstractEventLoop], tuple[ProtocolFactory, ProtocolFactory]]:
+    """The factories of an aiosmtpd reference whose protocol is ``smtp``."""
 
-    def implicit_tls() -> SMTP:
-        return SMTP(
-            _Sink(),
-            hostname="localhost",
-            authenticator=lambda *args: AuthResult(success=True),
-            auth_require_tls=False,  # aiosmtpd counts only STARTTLS as TLS (FIELD-NOTES)
-            loop=loop,
-        )
+    def factories(
+        context: ssl.SSLContext, loop: asyncio.AbstractEventLoop
+    ) -> tuple[ProtocolFactory, ProtocolFactory]:
+        def implicit_tls() -> SMTP:
+            return smtp(
+                _Sink(),
+                hostname="localhost",
+                authenticator=lambda *args: AuthResult(success=True),
+                auth_require_tls=False,  # aiosmtpd counts only STARTTLS as TLS (FIELD-NOTES)
+                loop=loop,
+            )
 
-    def starttls() -> SMTP:
-        return SMTP(
-            _Sink(),
-            hostname="localhost",
-            authenticator=lambda *args: AuthResult(success=True),
-            tls_context=context,
-            require_starttls=True,  # and AUTH only after it (auth_require_tls's default)
-            loop=loop,
-        )
+        def starttls() -> SMTP:
+            return smtp(
+                _Sink(),
+                hostname="localhost",
+                authenticator=lambda *args: AuthResult(success=True),
+                tls_context=context,
+                require_starttls=True,  # and AUTH only after it (auth_require_tls's default)
+                loop=loop,
+            )
 
-    return implicit_tls, starttls
+        return implicit_tls, starttls
 
+    return factories
+
+
+_AIOSMTPD_KINDS = {"aiosmtpd": SMTP, "aiosmtpd-unparsed": _Unparsed}
 
 if __name__ == "__main__":
     import logging
 
     logging.disable(logging.CRITICAL)  # aiosmtpd logs every session at INFO
-    if sys.argv[1:2] != ["aiosmtpd"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m bench.servers aiosmtpd CERTS_DIR")
-    serve_reference(Path(sys.argv[2]), _aiosmtpd)
+    if len(sys.argv) != 3 or sys.argv[1] not in _AIOSMTPD_KINDS:
+        sys.exit(f"usage: python -m bench.servers {{{'|'.join(_AIOSMTPD_KINDS)}}} CERTS_DIR")
+    serve_reference(Path(sys.argv[2]), _aiosmtpd(_AIOSMTPD_KINDS[sys.argv[1]]))

@@ -17,6 +17,7 @@ from bench.measure import Workload, load
 from bench.report import markdown
 from bench.servers import (
     AIOSMTPD,
+    AIOSMTPD_UNPARSED,
     FLOOR,
     NODE,
     SERVE,
@@ -35,7 +36,9 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, FLOOR])
+@pytest.mark.parametrize(
+    "name", [SERVE, SERVE_NO_TRANSCRIPTS, SERVE_LIVE, AIOSMTPD, AIOSMTPD_UNPARSED, FLOOR]
+)
 def test_each_server_reports_its_ports_and_takes_load_on_both(name: str, certs: Path) -> None:
     with running(name, certs) as server:
         for tls in ("implicit", "starttls"):
@@ -43,7 +46,7 @@ def test_each_server_reports_its_ports_and_takes_load_on_both(name: str, certs: 
             assert (result.messages, result.sessions) == (6, 2)
         assert server.smtps_port != server.submission_port
         assert Path(server.cafile) == certs / "ca.pem"
-        if name in (AIOSMTPD, FLOOR):
+        if name in (AIOSMTPD, AIOSMTPD_UNPARSED, FLOOR):
             assert server.http_url is None
             return
         assert server.http_url is not None
