@@ -157,6 +157,7 @@ class _Journal:
     """Keeps the messages a session stores; everything else it reports is let go."""
 
     watching_lines = False
+    watching_message_data = False
 
     def __init__(self, requires_tls: bool) -> None:
         self.stored = 0

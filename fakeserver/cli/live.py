@@ -79,9 +79,13 @@ class HumanLog:
         show_bodies: also show the message lines between 354 and the final dot.
     """
 
+    watches_message_data: bool
+    """Only with ``show_bodies``: the lines are not even reported otherwise (see
+    :class:`~fakeserver.server.observers.BaseObserver`)."""
+
     def __init__(self, output: LiveOutput, *, show_bodies: bool = False) -> None:
         self._write: Callable[[str], None] = output.write
-        self._show_bodies = show_bodies
+        self.watches_message_data = show_bodies
         self._in_body: set[int] = set()
 
     def on_open(self, session: SessionView) -> None:
@@ -95,7 +99,7 @@ class HumanLog:
         elif session.number in self._in_body:
             if line.data == b".\r\n":
                 self._in_body.discard(session.number)
-            elif not self._show_bodies:
+            elif not self.watches_message_data:
                 return
         self._write(f"[{session.number}] {line.direction.value}: {text}\n")
 

@@ -41,6 +41,11 @@ class BaseObserver:
     """Whether ``on_line`` is overridden: when no observer watches lines (and no transcript is
     kept), sessions skip reporting them."""
 
+    watches_message_data = True
+    """Whether ``on_line`` wants the lines of message data (after DATA's 354, and BDAT chunks)
+    too. An observer that hides message bodies says False; when none wants them, sessions skip
+    reporting those lines (the 354 and the final dot are still reported)."""
+
     def __init_subclass__(cls) -> None:
         cls.watches_lines = cls.on_line is not BaseObserver.on_line
 

@@ -84,8 +84,14 @@ class ServerState:
         self.strict = strict
         self._history_limit = history_limit
         self.observers = list(observers)
+        # (An Observer need not be a BaseObserver: one that does not say, watches.)
         self._watching_lines = any(
             getattr(observer, "watches_lines", True) for observer in self.observers
+        )
+        self._watching_message_data = any(
+            getattr(observer, "watches_lines", True)
+            and getattr(observer, "watches_message_data", True)
+            for observer in self.observers
         )
         self._rng = random.Random(seed)
         self._numbers = itertools.count(1)
@@ -131,6 +137,12 @@ class ServerState:
         """Whether an observer watches lines; when none does, sessions do not report them
         (they still keep their transcripts, when those are on)."""
         return self._watching_lines
+
+    @property
+    def watching_message_data(self) -> bool:
+        """Whether an observer watches the lines of message data too (the live log does only
+        with ``--show-bodies``)."""
+        return self._watching_message_data
 
     def opened(self, session: SessionView) -> None:
         with self._lock:

@@ -40,9 +40,17 @@ class Ledger:
     Args:
         recorder: keeps the transcript; None when transcripts are off.
         report: told every line (already redacted), for observers; None when none watch.
+        report_message_data: also tell ``report`` the lines of message data (DATA's, between
+            the 354 and the final dot, and BDAT chunks).
     """
 
-    def __init__(self, recorder: Recorder | None, report: Callable[[Line], None] | None) -> None:
+    def __init__(
+        self,
+        recorder: Recorder | None,
+        report: Callable[[Line], None] | None,
+        *,
+        report_message_data: bool = True,
+    ) -> None:
         self.commands: list[str] = []
         # Two octets a code, not an int object each: a connection that sends thousands of
         # messages keeps thousands of codes.
@@ -52,6 +60,7 @@ class Ledger:
         self.faults: list[str] = []
         self._recorder = recorder
         self._report = report
+        self._report_data = report if report_message_data else None
         self.watching = recorder is not None or report is not None
         self._redactor = SecretRedactor()
         self._output = LineSplitter(b"\n")
@@ -196,12 +205,13 @@ class Ledger:
     def _record_run(self, run: bytes) -> None:
         if self._recorder is not None:
             self._recorder.run(Direction.CLIENT, run)
-        if self._report is not None:
+        report = self._report_data
+        if report is not None:
             *whole, rest = run.split(b"\r\n")
             for line in whole:
-                self._report(Line(Direction.CLIENT, line + b"\r\n"))
+                report(Line(Direction.CLIENT, line + b"\r\n"))
             if rest:
-                self._report(Line(Direction.CLIENT, rest))
+                report(Line(Direction.CLIENT, rest))
 
     def _record(self, direction: Direction, data: bytes) -> None:
         if self._recorder is not None:

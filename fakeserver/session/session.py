@@ -148,7 +148,7 @@ class Session:
             # The ledger redacts client lines before it records them (see ledger.py).
             recorder = Recorder(redact_secrets=False, headers=headers)
         report = self._report_line if journal.watching_lines else None
-        self.ledger = Ledger(recorder, report)
+        self.ledger = Ledger(recorder, report, report_message_data=journal.watching_message_data)
         self._unrecognized = 0
         self._secrets_may_follow = False  # the last command was AUTH (see _not_a_command)
         self._body_plan = BodyPlan()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from client.transcript import Direction, dump
+from client.transcript import Direction, Line, dump
 from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedCommand
 from fakeserver.personas.loader import load_persona
 from fakeserver.personas.model import Listener
@@ -264,6 +264,46 @@ def test_server_errors_reach_the_test_thread() -> None:
         with pytest.raises(ServerThreadError, match="ValueError: observer bug"):
             gmail.check()
         gmail.check()  # errors are forgotten once raised
+
+
+class _Lines(BaseObserver):
+    def __init__(self, *, message_data: bool) -> None:
+        self.watches_message_data = message_data
+        self.lines: list[bytes] = []
+
+    def on_line(self, session: SessionView, line: Line) -> None:
+        self.lines.append(line.data)
+
+
+def _send_one(observers: list[BaseObserver]) -> FakeGmail:
+    with FakeGmail(observers=observers) as gmail:
+        with authenticated(gmail) as raw:
+            raw.command("MAIL FROM:<tester@gmail.com>")
+            raw.command("RCPT TO:<friend@example.org>")
+            assert raw.command("DATA")[0].startswith(b"354 ")
+            assert raw.command("Subject: hi\r\n\r\nline one\r\nline two\r\n.")[0][:4] == b"250 "
+        gmail.wait_for_sessions(1)
+    return gmail
+
+
+def test_when_no_observer_wants_message_data_its_lines_are_not_reported() -> None:
+    hiding = _Lines(message_data=False)
+    gmail = _send_one([hiding])
+    # The 354 and the final dot still come: the live log needs them to tell the body.
+    assert [line[:4] for line in hiding.lines if line.startswith((b"354", b"."))] == [
+        b"354 ",
+        b".\r\n",
+    ]
+    assert b"line one\r\n" not in hiding.lines
+    assert gmail.outbox[0].raw.endswith(b"line one\r\nline two\r\n"), "the message is whole"
+    assert b"C: line one" in dump(gmail.sessions[0].transcript).encode(), "and the transcript"
+
+
+def test_when_one_observer_wants_message_data_every_observer_is_told() -> None:
+    hiding, watching = _Lines(message_data=False), _Lines(message_data=True)
+    _send_one([hiding, watching])
+    assert b"line one\r\n" in watching.lines
+    assert hiding.lines == watching.lines, "each observer filters for itself (as the live log)"
 
 
 def test_stop_closes_open_connections() -> None:

@@ -56,6 +56,7 @@ class Journal:
     """Keeps what a session reports."""
 
     watching_lines: bool = True
+    watching_message_data: bool = True
     lines: list[Line] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)
     messages: list[CapturedMessage] = field(default_factory=list)
