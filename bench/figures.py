@@ -42,6 +42,8 @@ class Measured:
     serve_no_http_to_line_ms: list[float] = field(default_factory=list)
     wait_after_250_ms: list[float] = field(default_factory=list)
     client: dict[str, list[float]] = field(default_factory=dict)
+    calls_per_message: dict[str, float] = field(default_factory=dict)
+    """Log (``"json"``, ``"live"``) -> calls on the fake's loop thread per message."""
 
 
 def messages_per_s(result: Result) -> float:

@@ -357,6 +357,11 @@ def _other(measured: Measured) -> list[str]:
         measured.serve_no_http_to_line_ms)  # fmt: skip
     row("`GET /api/v1/messages/wait` answer after the client's 250", "ms",
         measured.wait_after_250_ms)  # fmt: skip
+    for log, shown in (("json", "the JSON log"), ("live", "the live log")):
+        if log in measured.calls_per_message:
+            row(f"calls on the fake's loop thread per 1 KB message, with {shown} (cProfile; "
+                "moves with the code, not with the machine's load)", "calls",
+                [measured.calls_per_message[log]])  # fmt: skip
     smtplib = measured.client.get("smtplib", [])
     for name, what in (
         ("smtprig client, send_messages", "our client, 1 connection, 1 KB messages"),

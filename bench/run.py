@@ -25,8 +25,9 @@ and reports its own CPU, so that a table can show it was not the limit. The work
 ports; 10 x 200 and 200 x 10 for the growth table. Then, on servers started afresh each round,
 100 KB and 10 MB messages; on servers started for it alone, peak RSS while 10 MB messages
 stream in (bench/memory.py). Then bytes held per captured message (tracemalloc), the pytest
-fixture's cost (bench/fixture.py), start-up and the HTTP API's figures (bench/http.py), and
-our client against smtplib (bench/client.py).
+fixture's cost (bench/fixture.py), start-up and the HTTP API's figures (bench/http.py), our
+client against smtplib (bench/client.py), and the calls per message on the fake's loop thread
+(bench/calls.py), the one figure that the machine's load does not move.
 
     make bench                                    # about five minutes
     python -m bench.run --rounds 1 --scale 0.2    # a quick look
@@ -42,10 +43,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import calls, memory, nodepeer, report, rounds
 from bench import client as client_bench
 from bench import fixture as fixture_bench
 from bench import http as http_bench
-from bench import memory, nodepeer, report, rounds
 from bench.figures import Measured
 from bench.servers import AIOSMTPD, NODE, SERVE, SERVE_LIVE, SERVE_NO_TRANSCRIPTS
 from fakeserver.transport.tls import load_or_create
@@ -145,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _progress("pytest fixture: done")
     measured.client = client_bench.run(max(50, int(500 * arguments.scale)), arguments.rounds)
     _progress("our client against smtplib: done")
+    for log in calls.LOGS:
+        measured.calls_per_message[log] = calls.calls_per_message(log)
+    _progress("calls per message: done")
     measured.seconds = time.perf_counter() - started
     measured.load_average.append(os.getloadavg()[0])
     text = report.markdown(measured)

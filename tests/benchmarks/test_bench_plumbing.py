@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import loadgen
+from bench import calls, loadgen
 from bench.figures import Measured, ratio, summary
 from bench.measure import Workload, load
 from bench.report import markdown
@@ -64,6 +64,13 @@ def test_the_floor_answers_the_first_lines_under_starttls_on_the_tls_transport(
         for _ in range(10):
             result = load(server, Workload("t", "starttls", "ingest", connections=2, count=25))
             assert result.messages == 50
+
+
+def test_calls_per_message_are_counted_on_the_loop_thread() -> None:
+    json_log, live_log = (calls.calls_per_message(log, messages=20) for log in calls.LOGS)
+    # A message is four commands, each a TLS record read and written: hundreds of calls.
+    assert 100 < json_log < 10_000
+    assert 100 < live_log < 10_000
 
 
 def _messages(http_url: str) -> list[object]:
