@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -132,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "make bench" if default else (
         f"python -m bench.run --rounds {arguments.rounds} --scale {arguments.scale}"
     )  # fmt: skip
+    # Stopped with SIGTERM (kill, a CI timeout), unwind as for Ctrl-C: the servers it started
+    # are stopped on the way out, not left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     measured = Measured(command=command, rounds=arguments.rounds, scale=arguments.scale)
     measured.load_average.append(os.getloadavg()[0])
     started = time.perf_counter()
