@@ -47,6 +47,7 @@ from fakeserver.transport.tls import (
     default_certificates,
     plan_handshakes,
     server_context,
+    with_names,
 )
 
 __all__ = ["FakeGmail", "ServerOptions"]
@@ -75,7 +76,9 @@ class FakeGmail(Lifecycle):
         self.options = options or ServerOptions()
         self.persona = _persona(self.options.persona)
         _check_persona_can(self.persona, self.options)
-        self.certificates = self.options.certificates or default_certificates()
+        self.certificates = with_names(
+            self.options.certificates or default_certificates(), tuple(self.options.cert_names)
+        )
         self.outbox = Outbox(maildir=self.options.maildir, explain=self._connections_so_far)
         behaviour = self.persona.behaviour
         self._script = script = Script(persona=self.persona)

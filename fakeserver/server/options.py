@@ -19,7 +19,7 @@ from fakeserver.server.observers import Observer
 from fakeserver.session.accounts import DEFAULT_ACCOUNT, Account
 from fakeserver.session.policy import Policy
 from fakeserver.transport.runner import ListenerSpec
-from fakeserver.transport.tls import Certificates
+from fakeserver.transport.tls import Certificates, server_name
 
 __all__ = ["HttpServer", "HttpServing", "ServerOptions", "parse_account"]
 
@@ -70,6 +70,10 @@ class ServerOptions:
             or a loaded Persona.
         policy: optional behaviours (daily quota, rate limit, login limit).
         certificates: the CA and server certificate; None uses a per-process in-memory one.
+        cert_names: more names the server certificate holds, for a client that checks the
+            name it connects by (an SES region's ``email-smtp.us-east-1.amazonaws.com``, a
+            relay's); the certificate then comes from the same CA, so what trusts it still
+            does.
         maildir: also store accepted messages in this Maildir.
         idle_timeout_s: silence after which the server sends the persona's idle-timeout reply
             and closes; None: the persona's own (Gmail: 10 to 15 minutes).
@@ -96,6 +100,7 @@ class ServerOptions:
     persona: str | Path | Persona = "gmail"
     policy: Policy = field(default_factory=Policy)
     certificates: Certificates | None = None
+    cert_names: Sequence[str] = ()
     maildir: Path | None = None
     idle_timeout_s: float | None = None
     error_delays: bool = True
@@ -109,6 +114,13 @@ class ServerOptions:
     def __post_init__(self) -> None:
         # A tuple keeps the options hashable, so the pytest plugin can share servers.
         object.__setattr__(self, "accounts", tuple(self.accounts))
+        if isinstance(self.cert_names, str):
+            raise ConfigurationError("cert_names", "give a sequence of names, not one string")
+        try:
+            names = tuple(server_name(name) for name in self.cert_names)
+        except ValueError as error:
+            raise ConfigurationError("cert_names", str(error)) from None
+        object.__setattr__(self, "cert_names", names)
         if self.idle_timeout_s is not None and not self.idle_timeout_s > 0:
             raise ConfigurationError(
                 "idle_timeout_s", f"{self.idle_timeout_s} must be a positive number of seconds"

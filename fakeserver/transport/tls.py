@@ -48,6 +48,7 @@ __all__ = [
     "load_or_create",
     "server_context",
     "server_name",
+    "with_names",
     "write",
 ]
 
@@ -143,6 +144,16 @@ def generate(server_names: tuple[str, ...] = SERVER_NAMES) -> Certificates:
 def default_certificates() -> Certificates:
     """The process-wide in-memory bundle; made on first use (a few milliseconds)."""
     return generate()
+
+
+@functools.lru_cache(maxsize=16)
+def with_names(certificates: Certificates, names: tuple[str, ...]) -> Certificates:
+    """``certificates``, or when they lack one of ``names``, a bundle whose server certificate
+    (from the same CA, so what trusts the CA still does) holds its names and those."""
+    wanted = tuple(dict.fromkeys((*certificates.server_names, *names)))
+    if wanted == certificates.server_names:
+        return certificates
+    return certificates.issue(*wanted)
 
 
 def paths(directory: Path) -> CertificatePaths:

@@ -17,10 +17,19 @@ from pathlib import Path
 import pytest
 
 from fakeserver.cli.main import main
+from fakeserver.errors import ConfigurationError
 from fakeserver.server.fake import FakeGmail, ServerOptions
 from fakeserver.session.records import EndReason
 from fakeserver.session.session import LEFT_AFTER_HANDSHAKE
-from fakeserver.transport.tls import SERVER_NAMES, generate, load_or_create, server_name, write
+from fakeserver.transport.tls import (
+    SERVER_NAMES,
+    client_context,
+    default_certificates,
+    generate,
+    load_or_create,
+    server_name,
+    write,
+)
 from tests.support.rawsmtp import RawSMTP
 from tests.support.serveproc import ServeProcess
 
@@ -94,6 +103,29 @@ def test_a_client_that_talks_after_the_handshake_gets_no_such_hint() -> None:
         (record,) = fake.wait_for_sessions(1)
     assert record.ended is EndReason.CLIENT_CLOSED
     assert record.end_detail is None
+
+
+def test_in_python_cert_names_add_names_from_the_ca_everything_already_trusts() -> None:
+    options = ServerOptions(persona="ses", cert_names=(REGIONAL, "Relay.Corp.TEST"))
+    with FakeGmail(options) as fake:
+        assert fake.certificates.server_names == (*SERVER_NAMES, REGIONAL, "relay.corp.test")
+        # The context the pytest plugin hands out trusts the process's CA: it still does.
+        trusting = client_context(default_certificates())
+        with RawSMTP(fake.smtps, context=trusting, server_hostname=REGIONAL) as raw:
+            assert raw.reply()[0].startswith(b"220 email-smtp.amazonaws.com ESMTP")
+            assert raw.command("QUIT")[0].startswith(b"221")
+        fake.check()
+
+
+@pytest.mark.parametrize(
+    ("names", "error"),
+    [(("bad name",), "'bad name' is not a host name"), (REGIONAL, "not one string")],
+)
+def test_cert_names_that_cannot_be_held_are_a_configuration_error(
+    names: tuple[str, ...] | str, error: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"cert_names.*{error}"):
+        ServerOptions(cert_names=names)
 
 
 def test_the_banner_lists_the_names_asked_for(tmp_path: Path) -> None:
