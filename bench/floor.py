@@ -3,9 +3,9 @@ nothing else, to read the other figures against.
 
 It answers the load generator's commands with fixed replies, over the same TLS (asyncio's
 ``SSLProtocol``, the certificate from the benchmark's certs dir) as the fake and aiosmtpd: no
-parsing beyond finding line ends and the verb, no checks, no password, nothing kept. No server
-in Python on asyncio can take less for one command at a time; a figure near the floor has
-nothing left to win but its own work.
+parsing beyond finding line ends and the verb, no checks, no password, nothing kept. A Python
+server on asyncio's TLS can hardly take less for one command at a time; a figure near the
+floor has little left to win but in the TLS layer or the loop.
 
     python -m bench.floor CERTS_DIR
 
