@@ -250,6 +250,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         stop.wait()
     finally:
         server.stop()
+        output.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not arguments.json:

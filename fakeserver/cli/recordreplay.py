@@ -180,6 +180,7 @@ def record(arguments: argparse.Namespace) -> int:
             stop.wait()
         finally:
             proxy.stop()
+            output.close()
     if not arguments.json:
         print("stopped", flush=True)
     return 0
@@ -230,6 +231,7 @@ def replay(arguments: argparse.Namespace) -> int:
             finished.wait()
         finally:
             server.stop()
+            output.close()
     if not first:
         print("stopped before a client finished the transcript", file=sys.stderr, flush=True)
         return 3

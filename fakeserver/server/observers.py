@@ -7,12 +7,13 @@ each connection as a read-only :class:`~fakeserver.session.records.SessionView`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from client.transcript.model import Line
 from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 
-__all__ = ["BaseObserver", "Observer"]
+__all__ = ["BaseObserver", "Observer", "hooks"]
 
 
 class Observer(Protocol):
@@ -63,3 +64,12 @@ class BaseObserver:
 
     def on_close(self, session: SessionView, record: SessionRecord) -> None:
         pass
+
+
+def hooks(observers: Sequence[Observer], name: str) -> list[Callable[..., None]]:
+    """The ``name`` methods (``"on_line"``, ...) of ``observers`` that do something, bound:
+    :class:`BaseObserver`'s own do nothing, and they would be called for every line."""
+    idle = getattr(BaseObserver, name)
+    return [
+        getattr(each, name) for each in observers if getattr(type(each), name, None) is not idle
+    ]

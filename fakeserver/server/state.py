@@ -25,7 +25,7 @@ from fakeserver._waiting import wait_for_count
 from fakeserver.errors import UnexpectedCommand
 from fakeserver.personas.identifiers import Identity
 from fakeserver.personas.model import Listener, Persona
-from fakeserver.server.observers import Observer
+from fakeserver.server.observers import Observer, hooks
 from fakeserver.server.outbox import Outbox
 from fakeserver.server.sessions import SessionList
 from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
@@ -84,6 +84,10 @@ class ServerState:
         self.strict = strict
         self._history_limit = history_limit
         self.observers = list(observers)
+        self._hooks = {
+            name: hooks(self.observers, name)
+            for name in ("on_open", "on_line", "on_event", "on_message", "on_close")
+        }
         # (An Observer need not be a BaseObserver: one that does not say, watches.)
         self._watching_lines = any(
             getattr(observer, "watches_lines", True) for observer in self.observers
@@ -240,8 +244,8 @@ class ServerState:
             self._sessions.clear()
 
     def _notify(self, method: str, *args: object) -> None:
-        for observer in self.observers:
+        for hook in self._hooks[method]:
             try:
-                getattr(observer, method)(*args)
+                hook(*args)
             except Exception as error:  # an observer must never break a connection
                 self.report_error(error)

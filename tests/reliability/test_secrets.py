@@ -82,12 +82,15 @@ class Sinks:
         self.json = io.StringIO()
         self.record_dir = tmp_path / "transcripts"
         self.caplog = caplog
-        human, stream = LiveOutput(self.live), LiveOutput(self.json)
+        self._outputs = LiveOutput(self.live), LiveOutput(self.json)
+        human, stream = self._outputs
         human.open("")
         stream.open("")
         self.observers: list[Observer] = [HumanLog(human, show_bodies=True), JsonLog(stream)]
 
     def gathered(self, gmail: FakeGmail) -> dict[str, str]:
+        for output in self._outputs:  # the lines the stopped loop had not written yet
+            output.close()
         files = sorted(self.record_dir.glob("*")) if self.record_dir.exists() else []
         return {
             "transcripts": "".join(dump(transcript) for transcript in gmail.transcripts),
@@ -107,6 +110,8 @@ def sinks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Sinks:
 
 def assert_no_secret(texts: dict[str, str]) -> None:
     assert any(texts.values()), "the sinks recorded nothing at all"
+    for sink in ("transcripts", "live log", "json events"):  # every conversation reaches these
+        assert texts.get(sink, "present"), f"the {sink} recorded nothing"
     for where, text in texts.items():
         for secret in SECRETS:
             assert secret.decode() not in text, f"{secret!r} appears in the {where}"

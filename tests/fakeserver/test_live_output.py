@@ -1,0 +1,107 @@
+"""How ``fakeserver serve`` writes its live log: in batches from the server's loop, at once
+from elsewhere, nothing lost when it stops."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+
+from fakeserver.cli.live import FLUSH_EVERY_S, LiveOutput
+from tests.support.serveproc import ServeProcess
+
+EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
+
+
+class Stream(io.StringIO):
+    """Keeps each write apart, as a pipe would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+
+def test_lines_from_the_loop_are_written_together_soon_after() -> None:
+    stream = Stream()
+    output = LiveOutput(stream)
+    output.open("ready\n")
+
+    async def log_a_burst() -> list[str]:
+        for number in range(3):
+            output.write(f"line {number}\n")
+            await asyncio.sleep(0)  # a command per turn of the loop, as without pipelining
+        written_at_once = list(stream.writes)
+        await asyncio.sleep(FLUSH_EVERY_S * 5)
+        return written_at_once
+
+    assert asyncio.run(log_a_burst()) == ["ready\n"]
+    assert stream.writes == ["ready\n", "line 0\nline 1\nline 2\n"]
+
+
+def test_lines_from_other_threads_are_written_at_once_and_in_order() -> None:
+    stream = Stream()
+    output = LiveOutput(stream)
+    output.write("before the ready line\n")
+    assert stream.writes == [], "nothing comes before open()"
+    output.open("ready\n")
+    output.write("after\n")
+    assert stream.writes == ["ready\nbefore the ready line\n", "after\n"]
+
+
+def test_close_writes_what_a_stopped_loop_left() -> None:
+    stream = Stream()
+    output = LiveOutput(stream)
+    output.open("")
+
+    async def log_and_stop() -> None:
+        output.write("the last line\n")
+
+    asyncio.run(log_and_stop())  # the loop ends before its flush was due
+    assert "the last line\n" not in stream.writes
+    output.close()
+    assert stream.writes[-1] == "the last line\n"
+    output.close()
+    assert stream.writes.count("the last line\n") == 1, "written once"
+
+
+def test_a_thread_writing_while_the_loop_gathers_keeps_the_order() -> None:
+    stream = Stream()
+    output = LiveOutput(stream)
+    output.open("")
+
+    async def interleave() -> None:
+        output.write("from the loop\n")
+        thread = threading.Thread(target=output.write, args=("from a thread\n",))
+        thread.start()
+        thread.join(timeout=5)
+        await asyncio.sleep(FLUSH_EVERY_S * 5)
+
+    asyncio.run(interleave())
+    assert "".join(stream.writes) == "from the loop\nfrom a thread\n"
+
+
+def test_serve_prints_a_connection_closed_by_the_stop_before_it_says_stopped(
+    tmp_path: Path,
+) -> None:
+    with ServeProcess(*EPHEMERAL, "--certs-dir", "certs", cwd=tmp_path) as server:
+        smtps = server.expect(r"implicit TLS \(like 465\): (\S+) port (\d+)")
+        server.expect(r"^Ready in [\d.]+ ms")
+        context = ssl.create_default_context(cafile=str(tmp_path / "certs" / "ca.pem"))
+        plain = socket.create_connection((smtps[1], int(smtps[2])), timeout=5)
+        with context.wrap_socket(plain, server_hostname="localhost") as tls:
+            assert tls.recv(1024).startswith(b"220 ")
+            server.expect(r"\[1\] S: 220 ")
+            started = time.monotonic()
+            assert server.stop() == 0  # with the connection still open
+        assert time.monotonic() - started < 10
+    lines = server.text.splitlines()
+    closed = next(i for i, line in enumerate(lines) if line.startswith("[1] closed"))
+    assert closed < lines.index("stopped")
