@@ -84,6 +84,42 @@ def test_quota_is_per_test(fake_gmail, fake_gmail_ssl_context):
     run(pytester).assert_outcomes(passed=2)
 
 
+def test_the_defaults_can_be_parametrized_and_overridden_from_a_function_fixture(
+    pytester: pytest.Pytester,
+) -> None:
+    # The defaults are session-scoped (made once); a test may still parametrize them, and an
+    # override may use function-scoped fixtures.
+    pytester.makepyfile(
+        SEND
+        + """
+import smtplib
+import pytest
+from fakeserver import Account, Policy
+
+@pytest.mark.parametrize("fake_gmail_policy", [Policy(daily_quota=1)])
+def test_parametrized_quota(fake_gmail, fake_gmail_ssl_context):
+    send(fake_gmail, fake_gmail_ssl_context)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        send(fake_gmail, fake_gmail_ssl_context)
+    assert refused.value.smtp_code == 550
+
+class TestAccountFromATempDir:
+    @pytest.fixture
+    def fake_gmail_accounts(self, tmp_path):
+        return [Account(f"{tmp_path.name[:20]}@example.com", "pw")]
+
+    def test_logs_in(self, fake_gmail, fake_gmail_ssl_context, fake_gmail_accounts):
+        [account] = fake_gmail_accounts
+        send(fake_gmail, fake_gmail_ssl_context, user=account.username, password="pw")
+
+def test_the_default_again(fake_gmail, fake_gmail_ssl_context):
+    send(fake_gmail, fake_gmail_ssl_context)
+    send(fake_gmail, fake_gmail_ssl_context)
+"""
+    )
+    run(pytester).assert_outcomes(passed=3)
+
+
 def test_server_side_problems_fail_the_test_that_caused_them(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
