@@ -102,15 +102,20 @@ class Recorder:
         self._entries.append(Comment(text))
 
     def transcript(self) -> Transcript:
-        """Return everything recorded so far; the recorder can keep recording."""
+        """Return everything recorded so far; the recorder can keep recording.
+
+        Reading changes nothing the recorder holds, so another thread may read while the
+        conversation goes on (it may miss the latest entries): a list cut into lines and put
+        back in place could lose an entry added meanwhile.
+        """
+        if not self._runs:
+            return Transcript(self._headers, tuple(self._entries))  # type: ignore[arg-type]
         entries: list[Entry] = []
-        for entry in self._entries:
+        for entry in list(self._entries):
             if isinstance(entry, _Run):
                 entries.extend(entry.lines())
             else:
                 entries.append(entry)
-        if self._runs:  # cut once: a transcript may be asked for again
-            self._entries, self._runs = [*entries], False
         return Transcript(self._headers, tuple(entries))
 
     def _elapsed_s(self) -> float | None:

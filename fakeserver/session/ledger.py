@@ -180,6 +180,12 @@ class Ledger:
         """The transcript so far; None when transcripts are off."""
         return self._recorder.transcript() if self._recorder is not None else None
 
+    def final_transcript(self) -> Callable[[], Transcript] | None:
+        """Makes the transcript of the finished connection, when asked (None when transcripts
+        are off): cutting message data into lines costs about as much as recording it, and most
+        transcripts are never read."""
+        return self._recorder.transcript if self._recorder is not None else None
+
     def _account(self, line: bytes) -> None:
         last_of_reply = line[3:4] in {b" ", b"\r", b"\n", b""}
         if last_of_reply and line[:3].isdigit():

@@ -11,6 +11,7 @@ import email.header
 import email.parser
 import email.policy
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
@@ -194,8 +195,24 @@ class SessionRecord:
     ended: EndReason | None = None
     ended_at: float | None = None
     faults: tuple[str, ...] = ()
-    transcript: Transcript | None = field(default=None, repr=False)
+    # The transcript, or for a closed connection what makes it when first read (see
+    # ``transcript``).
+    _transcript: Transcript | Callable[[], Transcript] | None = field(
+        default=None, repr=False, compare=False
+    )
     end_detail: str | None = None
+
+    @property
+    def transcript(self) -> Transcript | None:
+        # (Documented with the attributes above.) Made when first read, then kept: cutting
+        # a long connection's message data into lines costs about as much as recording it, and
+        # most transcripts are never read.
+        held = self._transcript
+        if held is None or isinstance(held, Transcript):
+            return held
+        made = held()
+        object.__setattr__(self, "_transcript", made)  # frozen, but only a cache
+        return made
 
     @property
     def open(self) -> bool:

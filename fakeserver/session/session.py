@@ -480,7 +480,7 @@ class Session:
             ended=self.ended if closed else None,
             ended_at=self._setup.clock() if closed else None,
             faults=tuple(ledger.faults),
-            transcript=ledger.transcript(),
+            _transcript=ledger.final_transcript() if closed else ledger.transcript(),
             end_detail=self._end_detail if closed else None,
         )
 

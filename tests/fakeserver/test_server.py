@@ -236,6 +236,24 @@ def test_transcripts_redact_auth(gmail: FakeGmail) -> None:
         assert secret not in text
 
 
+def test_a_closed_connections_transcript_is_whole_and_made_once(gmail: FakeGmail) -> None:
+    with authenticated(gmail) as raw:
+        raw.command("MAIL FROM:<tester@gmail.com>")
+        raw.command("RCPT TO:<friend@example.org>")
+        raw.command("DATA")
+        assert raw.text("Subject: hi\r\n\r\none\r\ntwo\r\n.").startswith("250 ")
+        raw.command("QUIT")
+    [record] = gmail.wait_for_sessions(1)
+    transcript = record.transcript
+    assert transcript is not None
+    assert transcript is record.transcript, "made when first read, then kept"
+    client = [line.data for line in transcript.lines if line.direction is Direction.CLIENT]
+    assert client[-6:] == [b"Subject: hi\r\n", b"\r\n", b"one\r\n", b"two\r\n", b".\r\n",
+                           b"QUIT\r\n"]  # fmt: skip
+    assert transcript.entries[-1].kind == "closed"  # type: ignore[union-attr]
+    assert gmail.transcripts == [transcript]
+
+
 def _wait_for_transcript(gmail: FakeGmail) -> str:
     return dump(gmail.wait_for_transcripts(1)[-1])
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 
 from client.transcript import (
@@ -147,3 +150,40 @@ def test_event_rejects_what_the_format_cannot_hold(kind: str, detail: str) -> No
 def test_comment_must_be_one_printable_line() -> None:
     with pytest.raises(ValueError, match="comment"):
         Comment("two\nlines")
+
+
+def test_a_transcript_read_while_recording_goes_on_loses_nothing() -> None:
+    # The fake's API and tests read open connections' transcripts from other threads.
+    recorder = Recorder()
+    stop = threading.Event()
+
+    def keep_reading() -> None:
+        while not stop.is_set():
+            recorder.transcript()
+
+    reader = threading.Thread(target=keep_reading)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    reader.start()
+    try:
+        for number in range(3000):
+            recorder.line(C, b"MAIL FROM:<a@example.org>\r\n")
+            recorder.run(C, b"line %d\r\nline two\r\n" % number)
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+        sys.setswitchinterval(interval)
+    lines = recorder.transcript().lines
+    assert len(lines) == 3000 * 3
+    assert lines[-2].data == b"line 2999\r\n"
+
+
+def test_runs_are_cut_into_lines_alike_on_every_read() -> None:
+    recorder = Recorder()
+    recorder.run(C, b"one\r\ntwo\r\n")
+    first = recorder.transcript()
+    recorder.line(S, b"250 OK\r\n")
+    second = recorder.transcript()
+    assert [line.data for line in first.lines] == [b"one\r\n", b"two\r\n"]
+    assert second.entries[:2] == first.entries
+    assert second.lines[-1] == Line(S, b"250 OK\r\n")
