@@ -13,8 +13,9 @@ import pytest
 
 from bench import calls, loadgen
 from bench.figures import Measured, ratio, summary
-from bench.measure import Workload, load
+from bench.measure import Result, Workload, load
 from bench.report import markdown
+from bench.rounds import IMPLICIT
 from bench.servers import (
     AIOSMTPD,
     AIOSMTPD_UNPARSED,
@@ -112,3 +113,17 @@ def test_a_reference_that_cannot_run_is_reported_as_not_measured_and_why() -> No
     assert "not measured: node is not on PATH" in text
     assert "MISSED" not in text, "no figure, no verdict"
     assert "| met |" not in text
+
+
+def test_each_rate_target_shows_what_the_floor_makes_in_the_same_rounds() -> None:
+    measured = Measured(command="test", rounds=2)
+    for seconds, cpu_s in ((2.0, 1.0), (2.2, 1.2)):  # two rounds
+        measured.runs.add(IMPLICIT, AIOSMTPD, Result(2000, 1, seconds, cpu_s, 0.5))
+        measured.runs.add(IMPLICIT, SERVE, Result(2000, 1, seconds / 1.5, cpu_s / 1.4, 0.5))
+        measured.runs.add(IMPLICIT, FLOOR, Result(2000, 1, seconds / 2.1, cpu_s / 3, 0.5))
+    first_row = next(
+        line for line in markdown(measured).splitlines() if line.startswith("| `serve --json`")
+    )
+    cells = [cell.strip() for cell in first_row.strip("|").split("|")]
+    assert cells[1:3] == ["1.50x", "MISSED"]
+    assert cells[4] == "2.10x", "the floor against the same reference, in the same rounds"
