@@ -10,8 +10,11 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
-from fakeserver.cli.live import FLUSH_EVERY_S, LiveOutput
+from client.transcript.model import Direction, Line
+from fakeserver.cli.live import FLUSH_EVERY_S, HumanLog, LiveOutput
+from fakeserver.session.records import SessionView
 from tests.support.serveproc import ServeProcess
 
 EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
@@ -105,3 +108,32 @@ def test_serve_prints_a_connection_closed_by_the_stop_before_it_says_stopped(
     lines = server.text.splitlines()
     closed = next(i for i, line in enumerate(lines) if line.startswith("[1] closed"))
     assert closed < lines.index("stopped")
+
+
+class _View:
+    number = 7
+
+
+def test_the_live_log_hides_a_body_but_not_what_the_server_says_inside_it() -> None:
+    stream = Stream()
+    output = LiveOutput(stream)
+    output.open("")
+    log, view = HumanLog(output), cast(SessionView, _View())  # it reads .number only
+    said = [
+        (Direction.CLIENT, b"DATA\r\n"),
+        (Direction.SERVER, b"354 Go ahead\r\n"),
+        (Direction.CLIENT, b"Subject: secret plans\r\n"),
+        (Direction.SERVER, b"451 4.4.2 Timeout - closing connection.\r\n"),  # a fault's
+        (Direction.CLIENT, b".\r\n"),
+        (Direction.CLIENT, b"QUIT\r\n"),
+    ]
+    for direction, data in said:
+        log.on_line(view, Line(direction, data))
+    output.close()
+    assert "".join(stream.writes).splitlines() == [
+        "[7] C: DATA",
+        "[7] S: 354 Go ahead",
+        "[7] S: 451 4.4.2 Timeout - closing connection.",
+        "[7] C: .",
+        "[7] C: QUIT",
+    ]
