@@ -9,6 +9,7 @@ always comes first).
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from typing import TextIO
@@ -31,9 +32,10 @@ class LiveOutput:
 
     Written from the server's loop thread, lines are gathered and written together at most
     every :data:`FLUSH_EVERY_S`: under load that is one write to the terminal or pipe for
-    many messages, where a write per command would cost the loop about a tenth of its time,
-    and a person cannot see the delay. Written from any other thread, a line goes out at
-    once. :meth:`close` writes what is left.
+    many messages, where a write per command cost the loop one more turn per line, and a
+    person cannot see the delay. Written from any other thread, a line goes out at once.
+    :meth:`close` writes what is left. When the reader of the stream goes away, the log
+    stops quietly and the server goes on.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -42,6 +44,7 @@ class LiveOutput:
         self._held: list[str] | None = []
         self._pending: list[str] = []
         self._flush_scheduled = False
+        self._reader_gone = False
 
     def write(self, text: str) -> None:
         with self._lock:
@@ -79,10 +82,32 @@ class LiveOutput:
             self._write_pending()
 
     def _write_pending(self) -> None:
-        if self._pending:
-            self._stream.write("".join(self._pending))
-            self._pending.clear()
-        self._stream.flush()
+        text, self._pending = "".join(self._pending), []
+        if self._reader_gone:
+            return
+        try:
+            if text:
+                self._stream.write(text)
+            self._stream.flush()
+        except BrokenPipeError:
+            # Whoever read the log has gone (``serve --json | head -1`` reads only the ready
+            # line): the server serves on, without a log and without a traceback.
+            self._reader_gone = True
+            _write_to_nothing(self._stream)
+
+
+def _write_to_nothing(stream: TextIO) -> None:
+    """Points the file descriptor under ``stream`` at /dev/null, so that what is still in its
+    buffer, and anything printed later (Python flushes stdout as it exits), goes nowhere."""
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's StringIO)
+        return
+    nothing = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(nothing, descriptor)
+    finally:
+        os.close(nothing)
 
 
 def _printable(data: bytes) -> str:

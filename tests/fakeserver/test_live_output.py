@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import signal
+import smtplib
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from client.transcript.model import Direction, Line
 from fakeserver.cli.live import FLUSH_EVERY_S, HumanLog, LiveOutput
@@ -137,3 +142,36 @@ def test_the_live_log_hides_a_body_but_not_what_the_server_says_inside_it() -> N
         "[7] C: .",
         "[7] C: QUIT",
     ]
+
+
+def test_serve_goes_on_quietly_when_the_reader_of_its_log_goes_away(tmp_path: Path) -> None:
+    # As `fakeserver serve --json | head -1` does: read the ready line, then close the pipe.
+    command = [sys.executable, "-m", "fakeserver", "serve", "--json", *EPHEMERAL,
+               "--http", "127.0.0.1:0", "--certs-dir", "certs"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        process.stdout.close()
+        context = ssl.create_default_context(cafile=ready["cafile"])
+        for number in range(3):  # the log's lines now meet a closed pipe
+            with smtplib.SMTP_SSL(*_address(ready), context=context, timeout=10) as client:
+                client.login("tester@gmail.com", "app-password")
+                client.sendmail(
+                    "tester@gmail.com", ["a@example.org"], f"Subject: {number}\r\n\r\nhi\r\n"
+                )
+            time.sleep(FLUSH_EVERY_S * 3)
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 0
+    assert errors == ""
+
+
+def _address(ready: dict[str, Any]) -> tuple[str, int]:
+    return ready["smtps"]["host"], ready["smtps"]["port"]
