@@ -209,7 +209,10 @@ class ServerState:
     def transcripts(self) -> list[Transcript]:
         """The transcripts of the connections closed so far, oldest first."""
         with self._lock:
-            return [record.transcript for record in self._sessions if record.transcript]
+            records = list(self._sessions)
+        # Outside the lock: a closed connection's transcript is made when first read, which
+        # can take a while, and the loop takes the lock as each connection closes.
+        return [transcript for record in records if (transcript := record.transcript)]
 
     def wait_for_sessions(self, count: int, timeout_s: float) -> SessionList:
         """Waits until ``count`` connections have closed; raises TimeoutError otherwise."""
