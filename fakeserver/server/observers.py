@@ -68,8 +68,12 @@ class BaseObserver:
 
 def hooks(observers: Sequence[Observer], name: str) -> list[Callable[..., None]]:
     """The ``name`` methods (``"on_line"``, ...) of ``observers`` that do something, bound:
-    :class:`BaseObserver`'s own do nothing, and they would be called for every line."""
+    :class:`BaseObserver`'s own do nothing, and they would be called for every line. (An
+    observer without the method is left out too.)"""
     idle = getattr(BaseObserver, name)
+    found = ((each, getattr(each, name, None)) for each in observers)
     return [
-        getattr(each, name) for each in observers if getattr(type(each), name, None) is not idle
+        method
+        for each, method in found
+        if method is not None and getattr(type(each), name, None) is not idle
     ]

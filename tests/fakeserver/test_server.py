@@ -9,6 +9,7 @@ import re
 import socket
 import ssl
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -17,9 +18,9 @@ from fakeserver.errors import ConfigurationError, ServerThreadError, UnexpectedC
 from fakeserver.personas.loader import load_persona
 from fakeserver.personas.model import Listener
 from fakeserver.server.fake import FakeGmail, ServerOptions
-from fakeserver.server.observers import BaseObserver
+from fakeserver.server.observers import BaseObserver, Observer, hooks
 from fakeserver.session.accounts import Account
-from fakeserver.session.records import SessionView
+from fakeserver.session.records import CapturedMessage, SessionRecord, SessionView
 from fakeserver.transport.loop import bind
 from fakeserver.transport.tls import generate
 from tests.support.rawsmtp import RawSMTP
@@ -440,3 +441,19 @@ def test_a_message_past_the_size_limit_is_refused_and_not_kept() -> None:
         assert raw.reply()[0].startswith(b"552-5.3.4 Your message exceeded Google's message size")
         assert gmail.messages == []
         assert raw.text("NOOP").startswith("250"), "the session goes on"
+
+
+def test_observers_are_called_only_for_what_they_watch() -> None:
+    class Closes(BaseObserver):
+        def on_close(self, session: SessionView, record: SessionRecord) -> None:
+            pass
+
+    class Messages:  # not a BaseObserver, and not every method
+        def on_message(self, session: SessionView, message: CapturedMessage) -> None:
+            pass
+
+    closes, messages = Closes(), Messages()
+    watchers = [closes, cast(Observer, messages)]
+    assert hooks(watchers, "on_close") == [closes.on_close]
+    assert hooks(watchers, "on_message") == [messages.on_message]
+    assert hooks(watchers, "on_line") == []
