@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.serveproc import ServeProcess
+from tests.support.serveproc import EPHEMERAL, ServeProcess
 
-EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
 SCENARIO = """\
 seed = 7
 

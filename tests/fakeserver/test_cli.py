@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.serveproc import ServeProcess
-
-EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
+from tests.support.serveproc import EPHEMERAL, ServeProcess
 
 
 def send(host: str, port: int, cafile: str, *, implicit: bool, subject: str) -> None:

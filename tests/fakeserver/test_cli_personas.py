@@ -15,9 +15,10 @@ import pytest
 from fakeserver.cli.main import main
 from fakeserver.personas.loader import load_persona, shipped_personas
 from fakeserver.personas.model import Exactness, Situation
+from tests.support.serveproc import EPHEMERAL as EPHEMERAL_PORTS
 from tests.support.serveproc import ServeProcess
 
-EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0", "--certs-dir", "certs")
+EPHEMERAL = (*EPHEMERAL_PORTS, "--certs-dir", "certs")
 
 
 def test_personas_lists_every_shipped_persona(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,11 +18,9 @@ from fakeserver.jsontext import json_text
 from fakeserver.personas.model import Listener
 from fakeserver.session.records import CapturedMessage, Envelope, SessionInfo, SessionView
 from tests.support.rawsmtp import RawSMTP
-from tests.support.serveproc import ServeProcess
+from tests.support.serveproc import EPHEMERAL, ServeProcess
 from tests.support.strictjson import strictly
 from tests.support.wire import PLAIN_BLOB
-
-EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,7 @@ from typing import Any, cast
 from client.transcript.model import Direction, Line
 from fakeserver.cli.live import FLUSH_EVERY_S, HumanLog, LiveOutput
 from fakeserver.session.records import SessionView
-from tests.support.serveproc import ServeProcess
-
-EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
+from tests.support.serveproc import EPHEMERAL, ServeProcess
 
 
 class Stream(io.StringIO):
@@ -37,10 +35,16 @@ class Stream(io.StringIO):
         return len(text)
 
 
-def test_lines_from_the_loop_are_written_together_soon_after() -> None:
+def opened(first: str = "") -> tuple[Stream, LiveOutput]:
+    """A live output on a :class:`Stream`, opened with ``first``."""
     stream = Stream()
     output = LiveOutput(stream)
-    output.open("ready\n")
+    output.open(first)
+    return stream, output
+
+
+def test_lines_from_the_loop_are_written_together_soon_after() -> None:
+    stream, output = opened("ready\n")
 
     async def log_a_burst() -> list[str]:
         for number in range(3):
@@ -65,9 +69,7 @@ def test_lines_from_other_threads_are_written_at_once_and_in_order() -> None:
 
 
 def test_close_writes_what_a_stopped_loop_left() -> None:
-    stream = Stream()
-    output = LiveOutput(stream)
-    output.open("")
+    stream, output = opened()
 
     async def log_and_stop() -> None:
         output.write("the last line\n")
@@ -81,9 +83,7 @@ def test_close_writes_what_a_stopped_loop_left() -> None:
 
 
 def test_a_thread_writing_while_the_loop_gathers_keeps_the_order() -> None:
-    stream = Stream()
-    output = LiveOutput(stream)
-    output.open("")
+    stream, output = opened()
 
     async def interleave() -> None:
         output.write("from the loop\n")
@@ -120,9 +120,7 @@ class _View:
 
 
 def test_the_live_log_hides_a_body_but_not_what_the_server_says_inside_it() -> None:
-    stream = Stream()
-    output = LiveOutput(stream)
-    output.open("")
+    stream, output = opened()
     log, view = HumanLog(output), cast(SessionView, _View())  # it reads .number only
     said = [
         (Direction.CLIENT, b"DATA\r\n"),

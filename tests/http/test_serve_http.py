@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.http.httpkit import Api
+from tests.support.serveproc import EPHEMERAL as EPHEMERAL_PORTS
 from tests.support.serveproc import ServeProcess
 
-EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0", "--certs-dir", "certs")
+EPHEMERAL = (*EPHEMERAL_PORTS, "--certs-dir", "certs")
 TOKEN = "fedcba9876543210-serve-token"
 
 

@@ -14,6 +14,9 @@ from types import TracebackType
 
 WAIT_S = 15.0
 
+EPHEMERAL = ("--smtps-port", "0", "--submission-port", "0")
+"""Both SMTP ports on free ones, for tests that run in parallel."""
+
 
 class ServeProcess:
     """``python -m fakeserver VERB ARGS`` in ``cwd``, with its stdout read line by line."""
